@@ -1,0 +1,289 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { DaemonError } from '../errors.js';
+import { type Config, ConfigSchema } from './schema.js';
+
+/**
+ * Loads the configuration. Precedence, lowest first:
+ *   defaults ← file (`--config` or DGX_PIXELS_CONFIG) ← env (DGX_PIXELS_*) ← CLI flags.
+ * This module is the only reader of process.env for configuration.
+ *
+ * Env rule: `DGX_PIXELS_<SECTION>_<KEY>` in upper case sets `<section>.<key>`
+ * (e.g. DGX_PIXELS_BACKEND_TIMEOUT_S=120, DGX_PIXELS_WORKER_SLOTS=2); values are
+ * read as YAML scalars or flow collections (`true`, `300`, `[a, b]`). Aliases
+ * kept from the seed are listed in ENV_ALIASES.
+ */
+
+/** The repository / npm package root (holds config/, shared/). */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const DEFAULT_CONFIG_FILE = resolve(PACKAGE_ROOT, 'config/mcp_config.yaml');
+
+export const ENV_ALIASES: Readonly<Record<string, string>> = {
+  DGX_PIXELS_ZMQ_ENDPOINT: 'backend.zmq_endpoint',
+  DGX_PIXELS_ZMQ_PUB_ENDPOINT: 'backend.zmq_pub_endpoint',
+  DGX_PIXELS_COMFYUI_URL: 'backend.comfyui_url',
+  DGX_PIXELS_BEVY_ASSETS: 'deployment.bevy_assets_base',
+  DGX_PIXELS_STATE_DIR: 'state_dir',
+  DGX_PIXELS_LOG_LEVEL: 'logging.level',
+};
+/** DGX_PIXELS_* variables that are not config keys. */
+const ENV_NOT_KEYS = new Set(['DGX_PIXELS_CONFIG']);
+
+export type ConfigSource = 'default' | `file ${string}` | `env ${string}` | `flag ${string}`;
+
+export interface LoadedConfig {
+  config: Config;
+  /** Where each set leaf key came from, by dotted key (`backend.timeout_s`). */
+  sources: Record<string, ConfigSource>;
+  /** The file read, if any. */
+  file: string | undefined;
+  /** Non-fatal findings (unknown keys ignored), each a full sentence. */
+  warnings: string[];
+}
+
+export interface LoadOptions {
+  /** Explicit file (`--config`); beats DGX_PIXELS_CONFIG and the shipped default. */
+  configPath?: string | undefined;
+  /** Read the shipped config/mcp_config.yaml when no file is named (default true). */
+  useDefaultFile?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Dotted key → value, with the flag's name for `sources` (`{'backend.zmq_endpoint': ['--zmq-endpoint', v]}`). */
+  flags?: Record<string, [flag: string, value: unknown]>;
+}
+
+type Tree = Record<string, unknown>;
+
+function sectionKeys(): Map<string, Set<string> | null> {
+  const shape = ConfigSchema.shape as Record<string, z.ZodType>;
+  const out = new Map<string, Set<string> | null>();
+  for (const [section, schema] of Object.entries(shape)) {
+    // prefault/default wrappers hide the object; unwrap until we find a shape.
+    let s: unknown = schema;
+    for (let i = 0; i < 4 && s && typeof s === 'object' && !('shape' in s); i++) {
+      const def = (s as { def?: { innerType?: unknown; in?: unknown } }).def;
+      s = def?.innerType ?? def?.in;
+    }
+    const inner = s && typeof s === 'object' && 'shape' in s ? (s as { shape: Tree }).shape : null;
+    out.set(section, inner ? new Set(Object.keys(inner)) : null);
+  }
+  return out;
+}
+const KEYS = sectionKeys();
+
+function setDotted(tree: Tree, dotted: string, value: unknown): void {
+  const [section, key] = dotted.split('.') as [string, string | undefined];
+  if (key === undefined) {
+    tree[section] = value;
+    return;
+  }
+  const sub = (tree[section] ??= {}) as Tree;
+  sub[key] = value;
+}
+
+function envKeyToDotted(name: string): string | undefined {
+  const alias = ENV_ALIASES[name];
+  if (alias) return alias;
+  const rest = name.slice('DGX_PIXELS_'.length).toLowerCase();
+  for (const [section, keys] of KEYS) {
+    if (keys === null) {
+      if (rest === section) return section;
+      continue;
+    }
+    if (!rest.startsWith(`${section}_`)) continue;
+    const key = rest.slice(section.length + 1);
+    if (keys.has(key)) return `${section}.${key}`;
+  }
+  return undefined;
+}
+
+function parseEnvValue(raw: string): unknown {
+  const doc = parseDocument(raw);
+  return doc.errors.length > 0 ? raw : doc.toJS();
+}
+
+function allKnownEnvNames(): string[] {
+  const names = Object.keys(ENV_ALIASES);
+  for (const [section, keys] of KEYS) {
+    if (keys === null) names.push(`DGX_PIXELS_${section.toUpperCase()}`);
+    else for (const k of keys) names.push(`DGX_PIXELS_${section}_${k}`.toUpperCase());
+  }
+  return names;
+}
+
+function closest(name: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = editDistance(name, c);
+    if (d < bestScore) [best, bestScore] = [c, d];
+  }
+  return bestScore <= Math.max(2, name.length / 5) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j] as number;
+      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length] as number;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const json = JSON.stringify(value);
+  return json === undefined ? String(value) : json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+/**
+ * Resolve the configuration. Throws DaemonError('CONFIG_INVALID') whose message
+ * names the key, where it came from (file and line, env var or flag), the bad
+ * value and what is allowed.
+ */
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const tree: Tree = {};
+  const sources: Record<string, ConfigSource> = {};
+  const warnings: string[] = [];
+  const lineOf = new Map<string, number>();
+
+  // 1. file
+  const explicit = options.configPath ?? env.DGX_PIXELS_CONFIG;
+  const file =
+    explicit !== undefined && explicit !== ''
+      ? resolve(explicit)
+      : options.useDefaultFile === false
+        ? undefined
+        : DEFAULT_CONFIG_FILE;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new DaemonError(
+        'CONFIG_INVALID',
+        `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; ` +
+          'check the path given with --config or DGX_PIXELS_CONFIG',
+        { cause: err },
+      );
+    }
+    const counter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0];
+      const line = e?.linePos?.[0]?.line;
+      throw new DaemonError(
+        'CONFIG_INVALID',
+        `config file ${file}${line ? `:${line}` : ''} is not valid YAML: ${e?.message.split('\n')[0]}; fix the syntax there`,
+      );
+    }
+    const data = (doc.toJS() ?? {}) as unknown;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new DaemonError('CONFIG_INVALID', `config file ${file} must hold a YAML mapping of sections (mcp_server, backend, ...)`);
+    }
+    for (const [section, value] of Object.entries(data as Tree)) {
+      const keys = KEYS.get(section);
+      const sectionNode = doc.get(section, true) as { range?: [number, number] } | undefined;
+      const sectionLine = sectionNode?.range ? counter.linePos(sectionNode.range[0]).line : undefined;
+      if (keys === undefined) {
+        warnings.push(
+          `unknown section "${section}" in ${file}${sectionLine ? `:${sectionLine}` : ''} was ignored; known sections: ${[...KEYS.keys()].join(', ')}`,
+        );
+        continue;
+      }
+      if (keys === null || value === null || typeof value !== 'object' || Array.isArray(value)) {
+        tree[section] = value;
+        sources[section] = `file ${file}`;
+        if (sectionLine) lineOf.set(section, sectionLine);
+        continue;
+      }
+      for (const [key, v] of Object.entries(value as Tree)) {
+        const node = doc.getIn([section, key], true) as { range?: [number, number] } | undefined;
+        const line = node?.range ? counter.linePos(node.range[0]).line : undefined;
+        if (!keys.has(key)) {
+          const hint = closest(key, [...keys]);
+          warnings.push(
+            `unknown key ${section}.${key} in ${file}${line ? `:${line}` : ''} was ignored${hint ? `; did you mean ${section}.${hint}?` : ''}`,
+          );
+          continue;
+        }
+        setDotted(tree, `${section}.${key}`, v);
+        sources[`${section}.${key}`] = `file ${file}`;
+        if (line) lineOf.set(`${section}.${key}`, line);
+      }
+    }
+  }
+
+  // 2. env
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('DGX_PIXELS_') || raw === undefined || ENV_NOT_KEYS.has(name)) continue;
+    const dotted = envKeyToDotted(name);
+    if (dotted === undefined) {
+      const hint = closest(name, allKnownEnvNames());
+      throw new DaemonError(
+        'CONFIG_INVALID',
+        `environment variable ${name} is not a config key${hint ? `; did you mean ${hint}?` : ''} ` +
+          '(rule: DGX_PIXELS_<SECTION>_<KEY>, e.g. DGX_PIXELS_BACKEND_TIMEOUT_S); unset it or fix its name',
+      );
+    }
+    setDotted(tree, dotted, parseEnvValue(raw));
+    sources[dotted] = `env ${name}`;
+  }
+
+  // 3. flags
+  for (const [dotted, [flag, value]] of Object.entries(options.flags ?? {})) {
+    if (value === undefined) continue;
+    setDotted(tree, dotted, value);
+    sources[dotted] = `flag ${flag}`;
+  }
+
+  const parsed = ConfigSchema.safeParse(tree);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const dotted = issue.path.slice(0, 2).join('.');
+      const full = issue.path.join('.');
+      const src = sources[dotted] ?? sources[String(issue.path[0])] ?? 'default';
+      const where = src.startsWith('file ') && lineOf.has(dotted) ? `${src.slice(5)}:${lineOf.get(dotted)}` : src;
+      const got = issue.path.reduce<unknown>((v, k) => (v as Tree | undefined)?.[k as string], tree);
+      const allowed =
+        'values' in issue && Array.isArray(issue.values) ? `; allowed: ${issue.values.join(', ')}` : '';
+      return `config key ${full} (from ${where}) is invalid: ${issue.message}; got ${describe(got)}${allowed}`;
+    });
+    throw new DaemonError('CONFIG_INVALID', lines.join('\n'));
+  }
+  const config = parsed.data;
+  // Relative workflow dir from the shipped default resolves against the package.
+  if (!isAbsolute(config.generation.workflow_dir)) {
+    const base = sources['generation.workflow_dir']?.startsWith('file ') && file ? dirname(file) : PACKAGE_ROOT;
+    config.generation.workflow_dir = resolve(base, config.generation.workflow_dir);
+  }
+  return { config, sources, file, warnings };
+}
+
+/** The PUB endpoint of a worker: explicit, or the REQ endpoint's port + 1 (PROTOCOL.md "Sockets"). */
+export function defaultPubEndpoint(req: string): string {
+  const m = /^(tcp:\/\/[^:/\s]+):(\d+)$/.exec(req);
+  if (!m) throw new DaemonError('CONFIG_INVALID', `worker endpoint ${req} is not tcp://HOST:PORT`);
+  return `${m[1]}:${Number(m[2]) + 1}`;
+}
+
+/** Every worker the daemon should use, with PUB endpoints filled in. */
+export function workerEndpoints(config: Config): { name: string; req: string; pub: string }[] {
+  if (config.backend.workers.length > 0) {
+    return config.backend.workers.map((w) => ({
+      name: w.name ?? w.req,
+      req: w.req,
+      pub: w.pub ?? defaultPubEndpoint(w.req),
+    }));
+  }
+  const req = config.backend.zmq_endpoint;
+  return [{ name: req, req, pub: config.backend.zmq_pub_endpoint ?? defaultPubEndpoint(req) }];
+}
