@@ -5,8 +5,4 @@ import type { CliCommand } from './command.js';
  * chokidar at start-up. Add one line per command; each module exports `command`.
  */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
-  doctor: {
-    summary: 'Show the resolved config and check every worker, ComfyUI and the assets dir',
-    load: async () => (await import('./doctor.js')).command,
-  },
 };
