@@ -1,0 +1,21 @@
+import { appendFileSync } from 'node:fs';
+
+/**
+ * A reliability test records what it measured (counts, latencies, RSS) here; the runner
+ * (test/reliability/run.ts) prints them as one table and writes them into README.md.
+ * Outside the runner (DGX_PIXELS_FIGURES unset) figures go to stderr only.
+ */
+export interface Figure {
+  suite: string;
+  name: string;
+  value: number | string;
+  unit?: string;
+  note?: string;
+}
+
+export function recordFigure(figure: Figure): void {
+  const file = process.env.DGX_PIXELS_FIGURES;
+  const line = JSON.stringify(figure);
+  if (file) appendFileSync(file, `${line}\n`);
+  else process.stderr.write(`figure ${line}\n`);
+}
