@@ -1,0 +1,34 @@
+/**
+ * assets/: the project jail, the manifest (schema, lock, atomic replace),
+ * deploy, recipe-driven rebuild and watch. Knows nothing of ZeroMQ or MCP.
+ */
+export {
+  DEFAULT_LAYOUT,
+  type DeployLayout,
+  type DeployRequest,
+  type DeployResult,
+  deploySprite,
+  spriteRelativePath,
+} from './deploy.js';
+export { deployLogPath } from './deploy-log.js';
+export { Deployer, type DeployerOptions } from './deployer.js';
+export {
+  findEntry,
+  parseManifest,
+  readManifest,
+  replaceManifestEntry,
+  serializeManifest,
+} from './manifest.js';
+export { withManifestLock } from './manifest-lock.js';
+export {
+  type AssetKind,
+  emptyManifest,
+  type FrameGrid,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestEntry,
+  ManifestSchema,
+  type SpriteSource,
+} from './manifest-schema.js';
+export { assertInsideRoot, assertSafeRelativeName, resolveAssetsRoot } from './paths.js';
+export { readPngSize, sha256Hex } from './png-info.js';

@@ -1,0 +1,177 @@
+import { open, stat, writeFile } from 'node:fs/promises';
+import { DaemonError, errorMessage } from '../errors.js';
+import { parseManifest, serializeManifest } from './manifest.js';
+import { type LockOptions, withManifestLock } from './manifest-lock.js';
+import { emptyManifest, type Manifest } from './manifest-schema.js';
+import { commitTempFile, writeTempFile } from './write-atomic.js';
+
+/**
+ * One manifest file, seen from this process. Changes go through `commit`,
+ * which queues them: every op queued while a write is under way runs in the
+ * next batch under ONE cross-process lock and ONE manifest write (group
+ * commit). The parsed manifest is cached and reused while the file's
+ * identity (device, inode, size, mtime, ctime) is the one this process last
+ * saw; every writer replaces the file by rename, so any foreign write shows.
+ */
+
+/** An op sees the current manifest (mutable) and says whether it changed it. */
+export type ManifestOp<R> = (manifest: Manifest) => Promise<{ result: R; dirty: boolean }>;
+
+interface Pending {
+  op: ManifestOp<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface ManifestStoreOptions {
+  /** Directory for temp files (same filesystem as the manifest). */
+  tmpDir: string;
+  /** Back up and drop invalid content instead of failing (see readManifest). */
+  repair?: boolean;
+  lock?: LockOptions;
+}
+
+type Identity = string;
+
+async function identityOf(path: string): Promise<Identity | undefined> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ManifestStore {
+  private cached: { identity: Identity; manifest: Manifest } | undefined;
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(
+    readonly manifestPath: string,
+    private readonly options: ManifestStoreOptions,
+  ) {}
+
+  /**
+   * The current manifest without taking the lock (for dry runs and the
+   * "nothing changed" fast path). Do not mutate the result.
+   */
+  async peek(): Promise<Manifest> {
+    return this.load(false);
+  }
+
+  /** Queue `op`; it runs under the lock in the next batch. Resolves with its result. */
+  commit<R>(op: ManifestOp<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+        try {
+          await withManifestLock(
+            this.manifestPath,
+            async () => {
+              const manifest = await this.load(this.options.repair ?? false);
+              let dirty = false;
+              for (const p of batch) {
+                try {
+                  const r = await p.op(manifest);
+                  dirty ||= r.dirty;
+                  outcomes.push({ ok: true, value: r.result });
+                } catch (err) {
+                  outcomes.push({ ok: false, err });
+                }
+              }
+              if (dirty) await this.write(manifest);
+            },
+            this.options.lock,
+          );
+        } catch (err) {
+          this.cached = undefined;
+          for (const p of batch) p.reject(err);
+          continue;
+        }
+        batch.forEach((p, i) => {
+          const o = outcomes[i];
+          if (o?.ok) p.resolve(o.value);
+          else p.reject(o?.err);
+        });
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async load(repair: boolean): Promise<Manifest> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(this.manifestPath, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.cached = undefined;
+      return emptyManifest();
+    }
+    try {
+      // fstat and read the same open file, so identity and content agree.
+      const s = await handle.stat({ bigint: true });
+      const identity = `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      if (this.cached?.identity === identity) return this.cached.manifest;
+      const text = await handle.readFile('utf8');
+      let manifest: Manifest;
+      try {
+        manifest = parseManifest(text, this.manifestPath).manifest;
+      } catch (err) {
+        if (!repair) throw err;
+        const backupPath = `${this.manifestPath}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        await writeFile(backupPath, text);
+        manifest = parseManifest(text, this.manifestPath, true).manifest;
+        // Not cached: the repaired content differs from the file until written.
+        return manifest;
+      }
+      this.cached = { identity, manifest };
+      return manifest;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async write(manifest: Manifest): Promise<void> {
+    manifest.updated_at = new Date().toISOString();
+    try {
+      const tmp = await writeTempFile(
+        this.options.tmpDir,
+        serializeManifest(manifest),
+        this.manifestPath,
+      );
+      await commitTempFile(tmp, this.manifestPath);
+    } catch (err) {
+      this.cached = undefined;
+      throw new DaemonError(
+        'DEPLOY_FAILED',
+        `writing manifest ${this.manifestPath} failed: ${errorMessage(err)}; check free space and permissions, then retry`,
+        { cause: err },
+      );
+    }
+    const identity = await identityOf(this.manifestPath);
+    this.cached = identity === undefined ? undefined : { identity, manifest };
+  }
+}
+
+const stores = new Map<string, ManifestStore>();
+
+/** The process-wide store of `manifestPath` (one queue per file, shared by all callers). */
+export function manifestStore(manifestPath: string, options: ManifestStoreOptions): ManifestStore {
+  let store = stores.get(manifestPath);
+  if (store === undefined) {
+    store = new ManifestStore(manifestPath, options);
+    stores.set(manifestPath, store);
+  }
+  return store;
+}

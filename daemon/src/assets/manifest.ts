@@ -1,0 +1,180 @@
+import { copyFile, readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { DaemonError, errorMessage } from '../errors.js';
+import {
+  emptyManifest,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestEntry,
+  ManifestEntrySchema,
+  ManifestSchema,
+} from './manifest-schema.js';
+
+/**
+ * Reading, checking and (pure) updating of asset_manifest.json. A manifest
+ * that is broken or not ours is never overwritten silently: reading it throws
+ * MANIFEST_INVALID naming the file and entry; `repair` keeps a backup copy
+ * and carries on with the entries that are valid.
+ */
+
+export interface ReadManifestOptions {
+  /** Back the bad file up to `<file>.broken-<time>` and keep its valid entries (default false). */
+  repair?: boolean;
+}
+
+export interface ReadManifestResult {
+  manifest: Manifest;
+  /** Whether the file existed. */
+  existed: boolean;
+  /** Set when `repair` backed up a bad file; the problems found are listed. */
+  repaired?: { backupPath: string; problems: string[] };
+}
+
+function describe(value: unknown): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) return String(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
+
+function issueText(issues: z.core.$ZodIssue[], value: unknown): string {
+  return issues
+    .map((i) => {
+      const got = i.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown>)?.[k], value);
+      const field = i.path.length > 0 ? i.path.join('.') : '(entry)';
+      return `${field}: ${i.message}, got ${describe(got)}`;
+    })
+    .join('; ');
+}
+
+const REPAIR_HINT =
+  'fix or remove it by hand, or deploy with repair (--repair), which keeps a backup copy and drops what is invalid';
+
+/**
+ * Parse manifest text. Returns the manifest and the problems found; throws
+ * MANIFEST_INVALID (naming `file` and the entry) unless `lenient`, in which
+ * case invalid entries are dropped and listed in `problems`.
+ */
+export function parseManifest(
+  text: string,
+  file: string,
+  lenient = false,
+): { manifest: Manifest; problems: string[] } {
+  const problems: string[] = [];
+  const fail = (problem: string): never => {
+    throw new DaemonError('MANIFEST_INVALID', `manifest ${file}: ${problem}; ${REPAIR_HINT}`);
+  };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    if (!lenient) fail(`is not valid JSON (${errorMessage(err)})`);
+    return { manifest: emptyManifest(), problems: [`not valid JSON (${errorMessage(err)})`] };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || !('sprites' in data)) {
+    const problem = 'is not a dgx-pixels manifest (expected an object with a "sprites" array)';
+    if (!lenient) fail(problem);
+    return { manifest: emptyManifest(), problems: [problem] };
+  }
+  const doc = data as Record<string, unknown>;
+  if (typeof doc.version === 'number' && doc.version > MANIFEST_VERSION) {
+    // Never "repair" a newer file: that would destroy what a newer daemon wrote.
+    throw new DaemonError(
+      'MANIFEST_INVALID',
+      `manifest ${file} has version ${doc.version}, newer than this dgx-pixels understands ` +
+        `(${MANIFEST_VERSION}); upgrade dgx-pixels`,
+    );
+  }
+  if (!Array.isArray(doc.sprites)) {
+    const problem = `"sprites" must be an array, got ${describe(doc.sprites)}`;
+    if (!lenient) fail(problem);
+    problems.push(problem);
+    doc.sprites = [];
+  }
+  const seen = new Set<string>();
+  const sprites: ManifestEntry[] = [];
+  (doc.sprites as unknown[]).forEach((raw, index) => {
+    const name = (raw as { name?: unknown } | null)?.name;
+    const label = `entry #${index}${typeof name === 'string' ? ` ("${name}")` : ''}`;
+    const parsed = ManifestEntrySchema.safeParse(raw);
+    let problem: string | undefined;
+    if (!parsed.success) problem = `${label} is invalid: ${issueText(parsed.error.issues, raw)}`;
+    else if (seen.has(parsed.data.name))
+      problem = `${label} repeats the name "${parsed.data.name}"`;
+    if (problem !== undefined) {
+      if (!lenient) fail(problem);
+      problems.push(problem);
+      return;
+    }
+    const entry = (parsed as { data: ManifestEntry }).data;
+    seen.add(entry.name);
+    sprites.push(entry);
+  });
+  const top = ManifestSchema.safeParse({
+    ...doc,
+    version: doc.version ?? MANIFEST_VERSION,
+    updated_at: doc.updated_at ?? new Date().toISOString(),
+    sprites: [],
+  });
+  if (!top.success) {
+    const problem = `top level is invalid: ${issueText(top.error.issues, doc)}`;
+    if (!lenient) fail(problem);
+    problems.push(problem);
+    return { manifest: { ...emptyManifest(), sprites }, problems };
+  }
+  return { manifest: { ...top.data, sprites }, problems };
+}
+
+/**
+ * Read and validate a manifest file. A missing file is an empty manifest.
+ * Throws DaemonError('MANIFEST_INVALID') for a broken or foreign file unless
+ * `repair` is set (then a backup is written first).
+ */
+export async function readManifest(
+  path: string,
+  options: ReadManifestOptions = {},
+): Promise<ReadManifestResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { manifest: emptyManifest(), existed: false };
+    }
+    throw new DaemonError(
+      'MANIFEST_INVALID',
+      `cannot read manifest ${path}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  try {
+    return { manifest: parseManifest(text, path).manifest, existed: true };
+  } catch (err) {
+    if (!options.repair) throw err;
+  }
+  const { manifest, problems } = parseManifest(text, path, true);
+  const backupPath = `${path}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await copyFile(path, backupPath);
+  return { manifest, existed: true, repaired: { backupPath, problems } };
+}
+
+/** The manifest as written to disk: 2-space JSON and a final newline. */
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** The entry named `name`, if any. */
+export function findEntry(manifest: Manifest, name: string): ManifestEntry | undefined {
+  return manifest.sprites.find((e) => e.name === name);
+}
+
+/**
+ * Put `entry` in place of the entry of the same name (keeping its position
+ * and any fields this version does not know), or append it.
+ */
+export function replaceManifestEntry(manifest: Manifest, entry: ManifestEntry): void {
+  const index = manifest.sprites.findIndex((e) => e.name === entry.name);
+  if (index < 0) manifest.sprites.push(entry);
+  else manifest.sprites[index] = { ...manifest.sprites[index], ...entry } as ManifestEntry;
+}
