@@ -1,0 +1,132 @@
+import type { GenerateRequest, GenerationStage } from '../protocol/messages.js';
+
+/**
+ * What a caller asks a worker to generate (camelCase; converted to the wire's
+ * snake_case only in `toGenerateRequest`). Validate user input before building
+ * one: the worker echoes whatever types it is sent (PROTOCOL.md "Observed" 6, 8).
+ */
+export interface GenerateParams {
+  prompt: string;
+  model: string;
+  /** [width, height] in pixels. */
+  size: [number, number];
+  steps: number;
+  cfgScale: number;
+  lora?: string | undefined;
+  batchSize?: number | undefined;
+  animationFrames?: number | undefined;
+  /** [cols, rows] */
+  tilesetGrid?: [number, number] | undefined;
+  /** extension: ignored by the Python worker */
+  seed?: number | undefined;
+  /** extension */
+  negativePrompt?: string | undefined;
+  /** extension */
+  style?: string | undefined;
+  /** extension: ask for inline PNG bytes in job_complete (default: config backend.return_image). */
+  returnImage?: boolean | undefined;
+}
+
+/** Progress as shown to people: clamped to 0..100 and never going backwards. */
+export interface JobProgress {
+  jobId: string;
+  state: 'queued' | 'running';
+  stage: GenerationStage | 'queued';
+  /** 0..100, monotonic */
+  percent: number;
+  /** monotonic, at most totalSteps */
+  step: number;
+  totalSteps: number;
+  /** seconds, >= 0; the Python worker's estimate is rough (starts near 14.5 s). */
+  etaS: number;
+}
+
+/** What one worker reported for one job. `image` only when the worker sent it inline. */
+export type WorkerJobResult =
+  | { status: 'completed'; imagePath: string; image?: Uint8Array; durationS: number }
+  | { status: 'failed'; error: string; code: WorkerFailureCode }
+  | { status: 'cancelled' };
+
+/**
+ * Why a job failed on a worker. `not_started` failures (rejected before the
+ * worker ran it, unreachable, restarted while queued) can be retried elsewhere.
+ */
+export type WorkerFailureCode =
+  | 'rejected'
+  | 'job_error'
+  | 'timeout'
+  | 'unreachable'
+  | 'lost'
+  | 'not_started';
+
+/** One event of a job's stream, in arrival order after reordering quirks are absorbed. */
+export type JobEvent =
+  | { kind: 'accepted'; estimatedTimeS: number }
+  | { kind: 'started' }
+  | { kind: 'progress'; progress: JobProgress }
+  | { kind: 'finished'; success: boolean; durationS: number }
+  | { kind: 'result'; result: WorkerJobResult };
+
+/** The final outcome of a submitted job, as the pool reports it to callers. */
+export type JobOutcome =
+  | {
+      status: 'completed';
+      /** PNG bytes (signature verified). */
+      image: Buffer;
+      /** Where the raw PNG was stored under the state dir. */
+      imagePath: string;
+      /** Worker-reported start-to-finish seconds (job_complete.duration_s). */
+      durationS: number;
+      workerName: string;
+    }
+  | { status: 'failed'; error: string }
+  | { status: 'cancelled' };
+
+/** Returned by `WorkerPool.submit`: the id at once, the outcome later (never rejects). */
+export interface JobHandle {
+  jobId: string;
+  done: Promise<JobOutcome>;
+}
+
+/** One worker's health as `WorkerPool.status()` reports it. */
+export interface WorkerHealth {
+  name: string;
+  req: string;
+  pub: string;
+  reachable: boolean;
+  /** From the last status_info; undefined until one arrived. */
+  version?: string | undefined;
+  queueSize?: number | undefined;
+  activeJobs?: number | undefined;
+  uptimeS?: number | undefined;
+  /** Jobs this daemon has sent there that have not ended. */
+  inFlight: number;
+  /** Last error text when unreachable. */
+  error?: string | undefined;
+}
+
+/** camelCase params → the wire's generate request, optional fields omitted when unset. */
+export function toGenerateRequest(
+  id: string,
+  p: GenerateParams,
+  returnImage: boolean,
+): GenerateRequest {
+  const req: GenerateRequest = {
+    type: 'generate',
+    id,
+    prompt: p.prompt,
+    model: p.model,
+    size: [p.size[0], p.size[1]],
+    steps: p.steps,
+    cfg_scale: p.cfgScale,
+  };
+  if (p.lora !== undefined) req.lora = p.lora;
+  if (p.batchSize !== undefined) req.batch_size = p.batchSize;
+  if (p.animationFrames !== undefined) req.animation_frames = p.animationFrames;
+  if (p.tilesetGrid !== undefined) req.tileset_grid = [p.tilesetGrid[0], p.tilesetGrid[1]];
+  if (p.returnImage ?? returnImage) req.return_image = true;
+  if (p.seed !== undefined) req.seed = p.seed;
+  if (p.negativePrompt !== undefined) req.negative_prompt = p.negativePrompt;
+  if (p.style !== undefined) req.style = p.style;
+  return req;
+}
