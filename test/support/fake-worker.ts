@@ -284,7 +284,12 @@ export class FakeWorker {
       msg instanceof Uint8Array
     ) {
       this.requests.push({ message: new Uint8Array(body), at: Date.now() });
-      return { requestType: '?', message: { type: 'error', message: "'type'" } };
+      // the Python worker calls .get on whatever it unpacked
+      const kind = Array.isArray(msg) ? 'list' : typeof msg === 'string' ? 'str' : typeof msg;
+      return {
+        requestType: '?',
+        message: { type: 'error', message: `'${kind}' object has no attribute 'get'` },
+      };
     }
     const m = msg as Record<string, unknown>;
     this.requests.push({ message: m, at: Date.now() });
