@@ -5,4 +5,12 @@ import type { CliCommand } from './command.js';
  * chokidar at start-up. Add one line per command; each module exports `command`.
  */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  worker: {
+    summary: 'run the embedded DGX worker (procedural sprites offline, or drive ComfyUI)',
+    load: async () => (await import('./worker.js')).command,
+  },
+  serve: {
+    summary: 'serve MCP over stdio (default) or Streamable HTTP (--http)',
+    load: async () => (await import('./serve.js')).command,
+  },
 };

@@ -1,0 +1,38 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import type { SpriteService } from '../../service.js';
+import { createMcpServer } from '../server.js';
+
+/**
+ * Serve MCP over this process's stdin/stdout. stdout carries nothing but
+ * JSON-RPC (logs go to stderr). Resolves when the client goes away (stdin EOF)
+ * or `stop()` is called; the caller then closes the service, which cancels
+ * the jobs still running.
+ */
+export async function serveStdio(options: {
+  service: SpriteService;
+  config: Config;
+  logger: Logger;
+}): Promise<{ closed: Promise<void>; stop: () => Promise<void> }> {
+  const { server, detach } = createMcpServer(options);
+  const transport = new StdioServerTransport();
+  let resolveClosed: () => void = () => undefined;
+  const closed = new Promise<void>((r) => {
+    resolveClosed = r;
+  });
+  const stop = async () => {
+    detach();
+    process.stdin.off('end', onEnd);
+    await server.close().catch(() => undefined);
+    resolveClosed();
+  };
+  const onEnd = () => {
+    options.logger.info('stdin closed: client gone, shutting down');
+    void stop();
+  };
+  process.stdin.on('end', onEnd);
+  await server.connect(transport);
+  server.server.onclose = () => resolveClosed();
+  return { closed, stop };
+}

@@ -1,0 +1,197 @@
+import { resolve } from 'node:path';
+import type { Config } from './config/schema.js';
+import { DaemonError } from './errors.js';
+import type { Logger } from './log.js';
+import type { GenerationRequest } from './service.js';
+import type { AssetsPort, GenerationPort, SpritesPort } from './service-ports.js';
+
+/**
+ * Adapters from the service's ports onto the real backend/, sprites/ and
+ * assets/ modules. Loaded only on first use (service-ports.ts `lazy`), so the
+ * MCP server starts without sharp or zeromq in memory.
+ */
+
+type Importer = (spec: string, what: string) => Promise<Record<string, unknown>>;
+
+/** The WorkerPool as the service uses it (backend/worker-pool.ts). */
+interface PoolLike {
+  submit(
+    params: unknown,
+    opts?: unknown,
+  ): { jobId: string; done: Promise<unknown> } | Promise<{ jobId: string; done: Promise<unknown> }>;
+  cancel(jobId: string): Promise<unknown>;
+  status(): Promise<unknown[]> | unknown[];
+  listModels(): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+export async function createGenerationPort(
+  config: Config,
+  logger: Logger,
+  load: Importer,
+): Promise<GenerationPort> {
+  // Computed specifier: backend/worker-pool.ts may land after this file; the daemon still builds without it.
+  const spec = './backend/worker-pool.js';
+  const mod = await load(spec, 'worker pool');
+  const factory = mod.createWorkerPool as
+    | ((c: Config, o: { logger: Logger }) => PoolLike | Promise<PoolLike>)
+    | undefined;
+  const Ctor = mod.WorkerPool as (new (c: Config, o: { logger: Logger }) => PoolLike) | undefined;
+  const pool: PoolLike = factory
+    ? await factory(config, { logger })
+    : Ctor
+      ? new Ctor(config, { logger })
+      : missing(spec);
+  return {
+    async submit(params, opts) {
+      const handle = await pool.submit(params, opts);
+      return handle as Awaited<ReturnType<GenerationPort['submit']>>;
+    },
+    cancel: (jobId) => pool.cancel(jobId),
+    status: async () => (await pool.status()).map(workerStatus),
+    listModels: () => pool.listModels(),
+    close: () => pool.close(),
+  };
+}
+
+function missing(spec: string): never {
+  throw new DaemonError('NOT_READY', `${spec} exports neither createWorkerPool nor WorkerPool`);
+}
+
+/** camelCase WorkerHealth → the snake_case get_status reports. */
+function workerStatus(w: unknown): Record<string, unknown> {
+  const h = w as Record<string, unknown>;
+  return {
+    name: h.name,
+    req: h.req,
+    pub: h.pub,
+    reachable: h.reachable,
+    version: h.version ?? null,
+    queue_size: h.queueSize ?? null,
+    active_jobs: h.activeJobs ?? null,
+    uptime_s: h.uptimeS ?? null,
+    in_flight: h.inFlight ?? 0,
+    error: h.error ?? null,
+  };
+}
+
+/** The request's post-processing options in the sprites module's terms. */
+export function spriteOptions(request: GenerationRequest): Record<string, unknown> {
+  const o: Record<string, unknown> = { style: request.style };
+  if (request.size !== undefined) {
+    o.logicalSize = request.size;
+    o.canvas = request.size;
+  }
+  if (request.palette !== undefined) o.palette = request.palette;
+  if (request.colors !== undefined) o.colours = request.colors;
+  if (request.removeBackground !== undefined)
+    o.background = request.removeBackground ? 'flood' : 'none';
+  if (request.outline !== undefined) {
+    o.outline =
+      request.outline === true ? 'auto' : request.outline === false ? 'none' : request.outline;
+  }
+  return o;
+}
+
+export async function createSpritesPort(_config: Config, _load: Importer): Promise<SpritesPort> {
+  const sprites = await import('./sprites/index.js');
+  return {
+    async process(raw, request) {
+      const out = await sprites.processSprite(
+        raw,
+        spriteOptions(request) as Parameters<typeof sprites.processSprite>[1],
+      );
+      return { png: out.png, width: out.width, height: out.height };
+    },
+    async thumbnail(png, caps) {
+      // Scale up by whole pixels (nearest neighbour keeps pixel art crisp) while it fits maxSize.
+      const { default: sharp } = await import('sharp');
+      const meta = await sharp(png).metadata();
+      const longest = Math.max(meta.width ?? 1, meta.height ?? 1);
+      const factor = Math.max(1, Math.floor(caps.maxSize / longest));
+      const side = Math.min(caps.maxSize, longest * factor);
+      const out = await sharp(png)
+        .resize({ width: side, height: side, fit: 'inside', kernel: 'nearest' })
+        .png({ compressionLevel: 9, palette: true })
+        .toBuffer();
+      return out.length <= caps.maxBytes ? out : undefined;
+    },
+    listStyles: async () => sprites.listStyles(),
+    listPalettes: async () => sprites.listPalettes(),
+  };
+}
+
+export async function createAssetsPort(config: Config, _load: Importer): Promise<AssetsPort> {
+  const assets = await import('./assets/index.js');
+  const layout = {
+    spriteSubdir: config.deployment.sprite_subdir,
+    filenamePattern: config.deployment.filename_pattern,
+    manifestFile: config.deployment.manifest_file,
+  };
+  return {
+    resolveRoot: (requested, cwd) =>
+      assets.resolveAssetsRoot({
+        configured: config.deployment.bevy_assets_base,
+        allowedRoots: config.deployment.allowed_roots,
+        requested,
+        cwd,
+      }),
+    async deploy(input) {
+      const req = input.request;
+      const source =
+        req === undefined
+          ? undefined
+          : {
+              prompt: req.prompt,
+              style: req.style,
+              ...(req.seed !== undefined ? { seed: req.seed } : {}),
+              model: config.generation.default_model,
+              ...(req.lora !== undefined ? { lora: req.lora } : {}),
+              steps: req.steps,
+              cfg_scale: req.cfgScale,
+              postprocess: spriteOptions(req),
+            };
+      const result = await assets.deploySprite({
+        assetsRoot: input.assetsRoot,
+        name: input.name,
+        png: input.png,
+        kind: 'sprite',
+        width: input.width,
+        height: input.height,
+        updateManifest: input.updateManifest,
+        stateDir: input.stateDir,
+        layout,
+        ...(source !== undefined ? { source } : {}),
+      });
+      return {
+        deployedPath: result.deployedPath,
+        relativePath: result.relativePath,
+        manifestUpdated: result.manifestUpdated,
+        changed: result.changed,
+        revision: result.revision,
+        name: input.name,
+        assetsRoot: input.assetsRoot,
+        manifestPath: resolve(input.assetsRoot, layout.manifestFile),
+        entry: result.entry,
+      };
+    },
+    async readManifest(assetsRoot) {
+      const { manifest } = await assets.readManifest(resolve(assetsRoot, layout.manifestFile));
+      return manifest;
+    },
+    async rebuild(input) {
+      const spec = './assets/rebuild.js';
+      const mod = (await import(spec).catch(() => undefined)) as
+        | Record<string, unknown>
+        | undefined;
+      const rebuild = mod?.rebuild as ((i: unknown) => Promise<unknown>) | undefined;
+      if (rebuild === undefined) {
+        throw new DaemonError(
+          'NOT_READY',
+          'rebuild is not available in this build (assets/rebuild.ts missing); deploy sprites one by one with generate_sprite + deploy',
+        );
+      }
+      return rebuild({ ...input, config });
+    },
+  };
+}
