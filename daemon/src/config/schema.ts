@@ -144,6 +144,8 @@ export const ConfigSchema = z.object({
       output_dir: z.string().default('worker-outputs'),
       bind_public: z.boolean().default(false),
       max_queue: z.number().int().positive().default(1000),
+      /** Procedural engine: write <image>.truth.png/.truth.json beside each output (debug). */
+      write_ground_truth: z.boolean().default(false),
     })
     .prefault({}),
   /** Daemon state: job journal, raw-output cache, deploy log. Relative to the working directory. */

@@ -1,0 +1,169 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Publisher, Reply } from 'zeromq';
+import { errorMessage } from '../errors.js';
+import { type Logger, silentLogger } from '../log.js';
+import { encode } from '../protocol/codec.js';
+import type { WorkerUpdate } from '../protocol/messages.js';
+import { checkBindable, pubEndpointFor } from './endpoints.js';
+import type { Engine } from './engine.js';
+import { createEngine, type EngineName } from './engines/create.js';
+import { handleFrame } from './handle-request.js';
+import { JobQueue } from './job-queue.js';
+import { runJob } from './run-job.js';
+
+/** How to start an embedded worker. Every field has a default. */
+export interface WorkerOptions {
+  /** 'procedural' (default), 'comfyui', or a ready Engine (tests). */
+  engine?: EngineName | Engine;
+  /** REP endpoint; default tcp://127.0.0.1:5555. `tcp://127.0.0.1:*` picks a free port. */
+  req?: string;
+  /** PUB endpoint; default the REQ port + 1 (or `*` when REQ is `*`). */
+  pub?: string;
+  /** Parallel job slots (one per GPU); default 1. */
+  slots?: number;
+  /** Procedural step time in ms; default 20 (a demo job takes about a second). */
+  stepMs?: number;
+  /** Where images go; default ./worker-outputs (made absolute). */
+  outputDir?: string;
+  /** Most queued jobs before `generate` is refused with a busy job_error; default 1000. */
+  maxQueue?: number;
+  /** Allow a non-loopback bind (no authentication on this protocol); default false. */
+  bindPublic?: boolean;
+  /** Procedural: write `<image>.truth.png/.truth.json` beside each output; default false. */
+  writeGroundTruth?: boolean;
+  /** ComfyUI engine: server URL (default http://127.0.0.1:8188). */
+  comfyuiUrl?: string;
+  /** ComfyUI engine: folder of workflow templates (default <package>/config/workflows). */
+  workflowDir?: string;
+  /** ComfyUI engine: template file name (default sprite_optimized.json). */
+  workflow?: string;
+  logger?: Logger;
+}
+
+/** A started worker. */
+export interface RunningWorker {
+  /** The bound REP endpoint (the real port when `*` was asked). */
+  reqEndpoint: string;
+  /** The bound PUB endpoint. */
+  pubEndpoint: string;
+  /** Absolute output directory. */
+  outputDir: string;
+  engine: string;
+  slots: number;
+  /** Ends queued and running jobs with failure messages, flushes PUB, closes sockets. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the embedded DGX worker: REP + PUB sockets speaking PROTOCOL.md v1.0.0,
+ * a job queue with `slots` parallel jobs, and an engine. Throws
+ * DaemonError('CONFIG_INVALID') for a bad or non-loopback endpoint (without
+ * bindPublic), and the engine's start-up error (e.g. ComfyUI unreachable).
+ */
+export async function startWorker(options: WorkerOptions = {}): Promise<RunningWorker> {
+  const logger = options.logger ?? silentLogger;
+  const reqWanted = options.req ?? 'tcp://127.0.0.1:5555';
+  const pubWanted = options.pub ?? pubEndpointFor(reqWanted);
+  const bindPublic = options.bindPublic ?? false;
+  checkBindable(reqWanted, 'req', bindPublic);
+  checkBindable(pubWanted, 'pub', bindPublic);
+  const slots = Math.max(1, Math.floor(options.slots ?? 1));
+  const outputDir = resolve(options.outputDir ?? 'worker-outputs');
+  await mkdir(outputDir, { recursive: true });
+
+  const engine =
+    typeof options.engine === 'object'
+      ? options.engine
+      : await createEngine(options.engine ?? 'procedural', {
+          stepMs: options.stepMs ?? 20,
+          writeGroundTruth: options.writeGroundTruth ?? false,
+          ...(options.comfyuiUrl === undefined ? {} : { comfyuiUrl: options.comfyuiUrl }),
+          ...(options.workflowDir === undefined ? {} : { workflowDir: options.workflowDir }),
+          ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
+          logger,
+        });
+
+  const rep = new Reply({ linger: 0 });
+  const pub = new Publisher({ linger: 500, sendHighWaterMark: 10000 });
+  try {
+    await rep.bind(reqWanted);
+    await pub.bind(pubWanted);
+  } catch (err) {
+    rep.close();
+    pub.close();
+    await engine.close();
+    throw new Error(
+      `worker could not bind req=${reqWanted} pub=${pubWanted}: ${errorMessage(err)}; is another worker using the port? pick other ports with --req/--pub`,
+      { cause: err },
+    );
+  }
+  const reqEndpoint = rep.lastEndpoint ?? reqWanted;
+  const pubEndpoint = pub.lastEndpoint ?? pubWanted;
+
+  // zeromq.js allows one send in flight per socket: chain PUB sends, which also keeps their order.
+  let pubChain: Promise<void> = Promise.resolve();
+  const publish = (update: WorkerUpdate): Promise<void> => {
+    const frame = encode(update);
+    pubChain = pubChain.then(
+      () => (pub.closed ? undefined : pub.send(frame)),
+      () => undefined,
+    );
+    return pubChain.catch((err: unknown) =>
+      logger.warn({ err: errorMessage(err) }, 'publish failed'),
+    );
+  };
+
+  const queue: JobQueue = new JobQueue({
+    slots,
+    maxQueue: options.maxQueue ?? 1000,
+    run: (record) => runJob(record, { engine, queue, outputDir, publish, logger }),
+  });
+  const startedMs = Date.now();
+  const context = { queue, engine, publish, startedMs, maxQueue: options.maxQueue ?? 1000 };
+
+  const loop = (async () => {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await rep.receive();
+      } catch {
+        return; // socket closed
+      }
+      // A multi-frame REQ message gets one reply, for its last frame (as pyzmq's recv() sees it).
+      const frame = frames[frames.length - 1] ?? Buffer.alloc(0);
+      const reply = await handleFrame(frame, context).catch((err: unknown) => ({
+        type: 'error' as const,
+        message: `Server error: ${errorMessage(err)}`,
+      }));
+      try {
+        await rep.send(encode(reply));
+      } catch {
+        return;
+      }
+    }
+  })();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const reason =
+        'Worker shutting down: job aborted before it finished; resubmit it to another worker';
+      const dropped = await queue.shutdown(reason);
+      for (const r of dropped) {
+        await publish({ type: 'job_finished', job_id: r.job.jobId, success: false, duration_s: 0 });
+        await publish({ type: 'job_error', job_id: r.job.jobId, error: reason });
+      }
+      await pubChain;
+      rep.close();
+      await loop;
+      pub.close(); // linger lets the last messages out
+      await engine.close();
+      logger.info('worker stopped');
+    })();
+    return closing;
+  };
+
+  logger.info({ reqEndpoint, pubEndpoint, engine: engine.name, slots, outputDir }, 'worker ready');
+  return { reqEndpoint, pubEndpoint, outputDir, engine: engine.name, slots, close };
+}
