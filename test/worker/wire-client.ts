@@ -145,3 +145,14 @@ export function generate(overrides: Record<string, unknown> = {}): Record<string
     ...overrides,
   };
 }
+
+/** A temp output dir per test, removed by the returned cleanup. */
+export async function tempDir(
+  prefix = 'dgx-worker-',
+): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
