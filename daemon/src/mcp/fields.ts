@@ -80,6 +80,8 @@ const size2 = (label: string, min: number, max: number) =>
     })
     .describe(`${label} [width, height], integers ${min}..${max}`);
 
+const OUTLINE_ERROR = 'Outline must be true, false or a colour "#rrggbb"';
+
 /** Our extensions of generate_sprite / generate_batch (all optional). */
 export function spriteOptionsShape(config: Config) {
   return {
@@ -105,8 +107,8 @@ export function spriteOptionsShape(config: Config) {
       .optional()
       .describe('Make the background transparent (real alpha, not a painted checkerboard)'),
     outline: z
-      .union([z.boolean(), z.string().regex(/^#[0-9a-fA-F]{6}$/)], {
-        error: 'Outline must be true, false or a colour "#rrggbb"',
+      .union([z.boolean(), z.string().regex(/^#[0-9a-fA-F]{6}$/, { error: OUTLINE_ERROR })], {
+        error: OUTLINE_ERROR,
       })
       .optional()
       .describe('Draw a 1 px outline (true = dark outline, or a "#rrggbb" colour)'),

@@ -14,6 +14,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { DaemonError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SpriteService } from '../service.js';
 import { toolError, validationMessage } from './tool-errors.js';
@@ -152,7 +153,10 @@ async function callTool(
 ): Promise<CallToolResult> {
   const parsed = tool.input.safeParse(rawArgs ?? {});
   if (!parsed.success) {
-    return toolError(new Error(validationMessage(parsed.error.issues, rawArgs)), tool.errorShape);
+    return toolError(
+      new DaemonError('VALIDATION', validationMessage(parsed.error.issues, rawArgs)),
+      tool.errorShape,
+    );
   }
   let out: ToolOutput<Record<string, unknown>>;
   try {
@@ -172,7 +176,8 @@ async function callTool(
       'result does not match outputSchema',
     );
     return toolError(
-      new Error(
+      new DaemonError(
+        'JOB_FAILED',
         `Internal error: ${tool.name} produced a result that does not match its outputSchema; please report it`,
       ),
     );
