@@ -171,13 +171,14 @@ export class JobTracker implements AsyncIterable<JobEvent> {
   }
 
   private setRunning(): void {
-    if (this.executing) return;
+    if (this.executing || this.done) return;
     this.executing = true;
     this.progress = {
       ...this.progress,
       state: 'running',
       stage: this.progress.stage === 'queued' ? 'initializing' : this.progress.stage,
     };
+    this.emit({ kind: 'running' });
   }
 
   private touch(): void {

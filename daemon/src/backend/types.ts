@@ -63,6 +63,8 @@ export type WorkerFailureCode =
 export type JobEvent =
   | { kind: 'accepted'; estimatedTimeS: number }
   | { kind: 'started' }
+  /** the worker began executing it (second job_started, first progress, or job_state running) */
+  | { kind: 'running' }
   | { kind: 'progress'; progress: JobProgress }
   | { kind: 'finished'; success: boolean; durationS: number }
   | { kind: 'result'; result: WorkerJobResult };

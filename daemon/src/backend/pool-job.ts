@@ -1,0 +1,116 @@
+import { errorMessage, isDaemonError } from '../errors.js';
+import type { GenerateParams, JobOutcome } from './types.js';
+import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker-pool.js';
+
+/**
+ * Run one pool job to its outcome: pick the least-loaded worker, send it,
+ * follow its events (store state + progress callback), fetch the image bytes.
+ * A job that did not start (worker unreachable, no reply, lost from the queue
+ * of a dead or restarted worker) is re-sent to another worker, up to
+ * `pool.attemptsPerJob` workers. Never throws for job-level failures.
+ */
+export async function runPoolJob(
+  pool: WorkerPool,
+  jobId: string,
+  params: GenerateParams,
+  options: SubmitOptions,
+  entry: PendingJob,
+): Promise<JobOutcome> {
+  let cancelled = false;
+  let current: PoolWorker | undefined;
+  entry.cancel = () => {
+    if (cancelled) return;
+    cancelled = true;
+    if (current !== undefined) void current.client.cancel(jobId).catch(() => undefined);
+  };
+  if (options.signal?.aborted) entry.cancel();
+  options.signal?.addEventListener('abort', () => entry.cancel(), { once: true });
+
+  const tried = new Set<PoolWorker>();
+  const errors: string[] = [];
+
+  /** One attempt on one worker; undefined means "did not start there, try another". */
+  async function runOn(worker: PoolWorker): Promise<JobOutcome | undefined> {
+    pool.store.assign(jobId, worker.client.name);
+    let tracker: Awaited<ReturnType<typeof worker.client.generate>>;
+    try {
+      tracker = await worker.client.generate(params, { jobId });
+    } catch (err) {
+      const why = errorMessage(err);
+      errors.push(why);
+      // a refused request is about the job, not the worker: do not try elsewhere
+      if (isDaemonError(err, 'WORKER_ERROR')) return { status: 'failed', error: why };
+      worker.reachable = false;
+      worker.error = why;
+      pool.log.warn(
+        { jobId, worker: worker.client.name, err: why },
+        'could not send job; trying another worker',
+      );
+      return undefined;
+    }
+    current = worker;
+    if (cancelled) void worker.client.cancel(jobId).catch(() => undefined);
+    for await (const event of tracker) {
+      if (event.kind === 'running' && pool.store.get(jobId)?.status === 'queued') {
+        pool.store.transition(jobId, 'running');
+      }
+      if (event.kind === 'progress') {
+        pool.store.setProgress(jobId, event.progress);
+        try {
+          options.onProgress?.(event.progress);
+        } catch (err) {
+          pool.log.warn({ jobId, err: errorMessage(err) }, 'onProgress callback threw');
+        }
+      }
+    }
+    const result = await tracker.result;
+    current = undefined;
+    if (result.status === 'cancelled') return { status: 'cancelled' };
+    if (result.status === 'failed') {
+      const retryable =
+        ['lost', 'unreachable', 'not_started'].includes(result.code) && !tracker.executing;
+      if (retryable && !cancelled) {
+        errors.push(result.error);
+        pool.log.warn(
+          { jobId, worker: worker.client.name, err: result.error },
+          'job lost before it started; re-sending',
+        );
+        return undefined;
+      }
+      return { status: 'failed', error: result.error };
+    }
+    try {
+      const { bytes } = await pool.fetchImage(worker.client, result);
+      const imagePath = await pool.saveImage(jobId, bytes);
+      return {
+        status: 'completed',
+        image: bytes,
+        imagePath,
+        durationS: result.durationS,
+        workerName: worker.client.name,
+      };
+    } catch (err) {
+      return { status: 'failed', error: errorMessage(err) };
+    }
+  }
+
+  for (let attempt = 1; attempt <= pool.attemptsPerJob && !cancelled; attempt++) {
+    const worker = pool.pickWorker(tried);
+    if (worker === undefined) break;
+    tried.add(worker);
+    worker.assigned++;
+    try {
+      const outcome = await runOn(worker);
+      if (outcome !== undefined) return outcome;
+    } finally {
+      worker.assigned--;
+    }
+  }
+  if (cancelled) return { status: 'cancelled' };
+  const only = errors.length === 1 ? errors[0] : undefined;
+  return {
+    status: 'failed',
+    error:
+      only ?? `no DGX worker could run job ${jobId}: ${errors.join('; ') || 'no worker available'}`,
+  };
+}

@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { workerEndpoints } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { DaemonError, errorMessage } from '../errors.js';
+import { type Logger, silentLogger } from '../log.js';
+import type { ModelInfo } from '../protocol/messages.js';
+import { fetchResultImage } from './image-fetch.js';
+import { JobStore } from './job-store.js';
+import { runPoolJob } from './pool-job.js';
+import type { GenerateParams, JobHandle, JobOutcome, JobProgress, WorkerHealth } from './types.js';
+import {
+  clientOptionsFromConfig,
+  WorkerClient,
+  type WorkerClientOptions,
+} from './worker-client.js';
+import { WorkerHealthMonitor } from './worker-health.js';
+
+export interface WorkerPoolOptions {
+  /** One entry per worker; each becomes a WorkerClient. */
+  workers: WorkerClientOptions[];
+  /** Most jobs queued or running at once; more → BUSY (performance.max_pending_jobs, default 256). */
+  maxPendingJobs?: number;
+  /** Health check period, ms (backend.health_interval_ms, default 2000; 0 disables). */
+  healthIntervalMs?: number;
+  /** Where completed jobs' raw PNGs are written (default: <tmpdir>/dgx-pixels-outputs). */
+  outputDir: string;
+  /** Job records + journal (default: in memory only). */
+  store?: JobStore;
+  /** backend.comfyui_url, for the /view image fallback. */
+  comfyuiUrl?: string | undefined;
+  /** One health-check status round trip, ms (default max(1000, ping time-out)). */
+  healthTimeoutMs?: number;
+  /** Workers tried per job before it fails (default 3). */
+  maxAttempts?: number;
+  logger?: Logger;
+}
+
+export interface SubmitOptions {
+  /** Aborting cancels the job (like cancel(jobId)). */
+  signal?: AbortSignal;
+  /** Called with clamped, monotonic progress. Exceptions are logged and ignored. */
+  onProgress?: (progress: JobProgress) => void;
+  /** Use this id instead of a fresh UUID (must be unique). */
+  jobId?: string;
+}
+
+/** A job between submit and its outcome. */
+export interface PendingJob {
+  /** Set by the runner: cancels the job wherever it is. */
+  cancel: () => void;
+  done: Promise<JobOutcome>;
+}
+
+/** One worker inside the pool. */
+export interface PoolWorker {
+  client: WorkerClient;
+  reachable: boolean | undefined;
+  error?: string | undefined;
+  /** Consecutive failed health checks. */
+  failures: number;
+  /** Jobs of this pool assigned to it and not ended (counted from the pick, before the worker replied). */
+  assigned: number;
+}
+
+/**
+ * Spreads jobs over several DGX workers (DESIGN.md "Scale"): least-loaded
+ * dispatch (this daemon's in-flight jobs + the worker's last queue_size), a
+ * periodic health check, jobs that a dead or restarted worker had not started
+ * yet re-sent elsewhere, and a bound on pending jobs (BUSY).
+ *
+ * This is the API the MCP service calls: submit → JobHandle, cancel, status,
+ * listModels, job, close.
+ */
+export class WorkerPool {
+  readonly workers: PoolWorker[];
+  readonly store: JobStore;
+  readonly outputDir: string;
+  private readonly maxPending: number;
+  private readonly maxAttempts: number;
+  private readonly logger: Logger;
+  private readonly comfyuiUrl: string | undefined;
+  private readonly pending = new Map<string, PendingJob>();
+  private readonly monitor: WorkerHealthMonitor;
+  private readonly recentDurationsS: number[] = [];
+  private closed = false;
+
+  constructor(options: WorkerPoolOptions) {
+    if (options.workers.length === 0)
+      throw new DaemonError(
+        'CONFIG_INVALID',
+        'the worker pool needs at least one worker (backend.zmq_endpoint or backend.workers)',
+      );
+    this.logger = options.logger ?? silentLogger;
+    this.workers = options.workers.map((w) => ({
+      client: new WorkerClient({ ...w, logger: w.logger ?? this.logger }),
+      reachable: undefined,
+      failures: 0,
+      assigned: 0,
+    }));
+    this.store = options.store ?? JobStore.open(undefined);
+    this.outputDir = options.outputDir;
+    this.maxPending = options.maxPendingJobs ?? 256;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.comfyuiUrl = options.comfyuiUrl;
+    this.monitor = new WorkerHealthMonitor(
+      this.workers,
+      options.healthIntervalMs ?? 2000,
+      this.logger,
+      options.healthTimeoutMs ??
+        Math.max(1000, ...options.workers.map((w) => w.pingTimeoutMs ?? 250)),
+    );
+  }
+
+  /**
+   * A pool for every worker of `config` (workerEndpoints): timeouts, retries,
+   * path_map, return_image from `backend`, max_pending_jobs from
+   * `performance`, outputs in `<state_dir>/<generation.output_dir>`. Pass
+   * `store` to journal jobs (JobStore.open(config.state_dir)).
+   */
+  static fromConfig(config: Config, extra: { logger?: Logger; store?: JobStore } = {}): WorkerPool {
+    const outputDir = isAbsolute(config.generation.output_dir)
+      ? config.generation.output_dir
+      : resolve(config.state_dir, config.generation.output_dir);
+    const options: WorkerPoolOptions = {
+      workers: workerEndpoints(config).map((e) => clientOptionsFromConfig(config, e, extra.logger)),
+      maxPendingJobs: config.performance.max_pending_jobs,
+      healthIntervalMs: config.backend.health_interval_ms,
+      outputDir,
+      comfyuiUrl: config.backend.comfyui_url,
+      maxAttempts: config.backend.max_retries + 1,
+    };
+    if (extra.logger !== undefined) options.logger = extra.logger;
+    if (extra.store !== undefined) options.store = extra.store;
+    return new WorkerPool(options);
+  }
+
+  /** Jobs queued or running in this pool. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Start a job; returns at once with its id. `done` never rejects: it
+   * resolves `completed` (PNG bytes in hand, signature checked, also written to
+   * `imagePath`), `failed` (with the reason, e.g. "Backend connection failed:
+   * ...") or `cancelled`.
+   * Throws DaemonError('BUSY') when performance.max_pending_jobs jobs are
+   * already pending (message says when to retry), 'NOT_READY' after close().
+   */
+  submit(params: GenerateParams, options: SubmitOptions = {}): JobHandle {
+    if (this.closed) throw new DaemonError('NOT_READY', 'the worker pool is closed');
+    if (this.pending.size >= this.maxPending) {
+      throw new DaemonError(
+        'BUSY',
+        `the daemon already has ${this.pending.size} jobs queued or running (performance.max_pending_jobs = ${this.maxPending}); ` +
+          `retry after ${this.retryAfterS()} s`,
+      );
+    }
+    const jobId = options.jobId ?? randomUUID();
+    this.store.create(jobId, params);
+    const entry: PendingJob = {
+      cancel: () => undefined,
+      done: Promise.resolve({ status: 'cancelled' }),
+    };
+    this.pending.set(jobId, entry);
+    const done = runPoolJob(this, jobId, params, options, entry)
+      .catch((err: unknown): JobOutcome => {
+        this.logger.error({ jobId, err: errorMessage(err) }, 'job runner failed');
+        return { status: 'failed', error: errorMessage(err) };
+      })
+      .then((outcome) => {
+        this.pending.delete(jobId);
+        this.finish(jobId, outcome);
+        return outcome;
+      });
+    entry.done = done;
+    return { jobId, done };
+  }
+
+  /**
+   * Cancel a pending job: the worker is told (best effort) and the job ends
+   * `cancelled` at once, even if the worker keeps running it (PROTOCOL.md 4).
+   * Resolves false when the job is not pending (unknown or already ended).
+   */
+  async cancel(jobId: string): Promise<boolean> {
+    const entry = this.pending.get(jobId);
+    if (entry === undefined) return false;
+    entry.cancel();
+    return true;
+  }
+
+  /**
+   * Every worker's health, asked now (status with the ping time-out, in
+   * parallel): reachable, version, queue_size, active_jobs, uptime, this
+   * daemon's in-flight count, and the error when unreachable.
+   */
+  async status(): Promise<WorkerHealth[]> {
+    await this.monitor.checkAll();
+    return this.workers.map((w) => {
+      const s = w.client.lastStatus;
+      return {
+        name: w.client.name,
+        req: w.client.req,
+        pub: w.client.pub,
+        reachable: w.reachable === true,
+        version: s?.version,
+        queueSize: s?.queue_size,
+        activeJobs: s?.active_jobs,
+        uptimeS: s?.uptime_s,
+        inFlight: w.assigned,
+        error: w.reachable === true ? undefined : w.error,
+      };
+    });
+  }
+
+  /**
+   * Models of every reachable worker, unique by name, sorted by name
+   * (case-insensitive, like the Python worker). Throws WORKER_UNREACHABLE when
+   * no worker answers.
+   */
+  async listModels(): Promise<ModelInfo[]> {
+    const results = await Promise.allSettled(this.workers.map((w) => w.client.listModels()));
+    const byName = new Map<string, ModelInfo>();
+    const errors: string[] = [];
+    for (const r of results) {
+      if (r.status === 'fulfilled')
+        for (const m of r.value) if (!byName.has(m.name)) byName.set(m.name, m);
+      if (r.status === 'rejected') errors.push(errorMessage(r.reason));
+    }
+    if (byName.size === 0 && errors.length === results.length) {
+      throw new DaemonError(
+        'WORKER_UNREACHABLE',
+        `Backend connection failed: no DGX worker answered list_models: ${errors.join('; ')}`,
+      );
+    }
+    return [...byName.values()].sort((a, b) =>
+      a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
+    );
+  }
+
+  /** The record of a job (pending or recent, including ones from before a daemon restart). */
+  job(jobId: string) {
+    return this.store.get(jobId);
+  }
+
+  /** Stop the health check, cancel nothing on the workers, close sockets; pending jobs end failed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.monitor.stop();
+    for (const w of this.workers) w.client.close();
+    await Promise.allSettled([...this.pending.values()].map((p) => p.done));
+  }
+
+  /** Least-loaded reachable worker not in `exclude`; unknown-health workers count as reachable. */
+  pickWorker(exclude: ReadonlySet<PoolWorker>): PoolWorker | undefined {
+    const candidates = this.workers.filter((w) => !exclude.has(w) && !w.client.isClosed);
+    const alive = candidates.filter((w) => w.reachable !== false);
+    const pool = alive.length > 0 ? alive : candidates;
+    let best: PoolWorker | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (const w of pool) {
+      const load = w.assigned + (w.client.lastStatus?.queue_size ?? 0);
+      if (load < bestLoad) [best, bestLoad] = [w, load];
+    }
+    return best;
+  }
+
+  /** Write a completed job's PNG under outputDir; returns its path. */
+  async saveImage(jobId: string, bytes: Buffer): Promise<string> {
+    await mkdir(this.outputDir, { recursive: true });
+    const path = join(this.outputDir, `${jobId}.png`);
+    await writeFile(path, bytes);
+    return path;
+  }
+
+  /** Get the bytes of a worker result by every route (inline, path_map, ComfyUI /view). */
+  fetchImage(client: WorkerClient, result: { imagePath: string; image?: Uint8Array | undefined }) {
+    return fetchResultImage(result, { pathMap: client.opts.pathMap, comfyuiUrl: this.comfyuiUrl });
+  }
+
+  get log(): Logger {
+    return this.logger;
+  }
+
+  get attemptsPerJob(): number {
+    return this.maxAttempts;
+  }
+
+  private finish(jobId: string, outcome: JobOutcome): void {
+    if (outcome.status === 'completed') {
+      this.recentDurationsS.push(outcome.durationS);
+      if (this.recentDurationsS.length > 20) this.recentDurationsS.shift();
+    }
+    const record = this.store.get(jobId);
+    if (record === undefined || ['completed', 'failed', 'cancelled'].includes(record.status))
+      return;
+    try {
+      if (outcome.status === 'completed') {
+        this.store.transition(jobId, 'completed', {
+          result: {
+            imagePath: outcome.imagePath,
+            durationS: outcome.durationS,
+            workerName: outcome.workerName,
+          },
+        });
+      } else if (outcome.status === 'failed')
+        this.store.transition(jobId, 'failed', { error: outcome.error });
+      else this.store.transition(jobId, 'cancelled');
+    } catch (err) {
+      this.logger.error({ jobId, err: errorMessage(err) }, 'could not record job outcome');
+    }
+  }
+
+  /** Seconds until a slot is likely free (at least 1). */
+  private retryAfterS(): number {
+    // every worker frees a slot about once per mean job duration
+    const d = this.recentDurationsS;
+    const meanS = d.length > 0 ? d.reduce((a, b) => a + b, 0) / d.length : 10;
+    return Math.max(1, Math.ceil(meanS / this.workers.length));
+  }
+}

@@ -1,0 +1,242 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isPng } from '../../daemon/src/backend/image-fetch.js';
+import { JobStore } from '../../daemon/src/backend/job-store.js';
+import type { GenerateParams, JobOutcome, JobProgress } from '../../daemon/src/backend/types.js';
+import { WorkerPool, type WorkerPoolOptions } from '../../daemon/src/backend/worker-pool.js';
+import { DaemonError } from '../../daemon/src/errors.js';
+import {
+  type FakeWorker,
+  type FakeWorkerOptions,
+  startFakeWorker,
+} from '../support/fake-worker.js';
+import { deadEndpoint } from '../support/ports.js';
+import { waitFor, within } from '../support/wait.js';
+
+const params: GenerateParams = {
+  prompt: 'a blue slime',
+  model: 'sdxl',
+  size: [512, 512],
+  steps: 20,
+  cfgScale: 7.5,
+};
+
+let workers: FakeWorker[] = [];
+let pools: WorkerPool[] = [];
+let dirs: string[] = [];
+afterEach(async () => {
+  for (const p of pools) await p.close();
+  for (const w of workers) await w.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  pools = [];
+  workers = [];
+  dirs = [];
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pool-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function startWorkers(n: number, options: FakeWorkerOptions = {}): Promise<FakeWorker[]> {
+  const started = await Promise.all(Array.from({ length: n }, () => startFakeWorker(options)));
+  workers.push(...started);
+  return started;
+}
+
+function makePool(
+  fakes: { req: string; pub: string }[],
+  extra: Partial<WorkerPoolOptions> = {},
+): WorkerPool {
+  const pool = new WorkerPool({
+    workers: fakes.map((w, i) => ({
+      req: w.req,
+      pub: w.pub,
+      name: `gpu${i}`,
+      requestTimeoutMs: 400,
+      pingTimeoutMs: 250,
+      recoveryIntervalMs: 300,
+    })),
+    outputDir: tempDir(),
+    healthIntervalMs: 100,
+    healthTimeoutMs: 300,
+    ...extra,
+  });
+  pools.push(pool);
+  return pool;
+}
+
+function done(
+  outcomes: Promise<JobOutcome>[],
+  what: string,
+  timeoutMs = 15_000,
+): Promise<JobOutcome[]> {
+  return within(Promise.all(outcomes), what, timeoutMs);
+}
+
+describe('WorkerPool', () => {
+  it('completes a job with the PNG bytes in hand and written under outputDir', async () => {
+    const [w] = await startWorkers(1);
+    const pool = makePool([w as FakeWorker]);
+    const progress: JobProgress[] = [];
+    const handle = pool.submit(params, { onProgress: (p) => progress.push(p) });
+    const outcome = await within(handle.done, 'job did not complete');
+    expect(outcome.status).toBe('completed');
+    if (outcome.status !== 'completed') return;
+    expect(isPng(outcome.image)).toBe(true);
+    expect(existsSync(outcome.imagePath)).toBe(true);
+    expect(outcome.workerName).toBe('gpu0');
+    expect(progress.at(-1)?.percent).toBe(100);
+    expect(pool.job(handle.jobId)).toMatchObject({
+      status: 'completed',
+      result: { workerName: 'gpu0' },
+    });
+  });
+
+  it('spreads jobs over the least-loaded workers', async () => {
+    const fakes = await startWorkers(3, { progressIntervalMs: 40 });
+    const pool = makePool(fakes);
+    const handles = [1, 2, 3].map(() => pool.submit(params));
+    const outcomes = await done(
+      handles.map((h) => h.done),
+      'three jobs did not complete',
+    );
+    const names = outcomes.map((o) => (o.status === 'completed' ? o.workerName : o.status));
+    expect(new Set(names)).toEqual(new Set(['gpu0', 'gpu1', 'gpu2']));
+  });
+
+  //  pool ──generate×3──▶ gpu0, gpu1, gpu2 (each: 1 running + 2 queued)
+  //  gpu1 killed ─── health checks fail twice ─▶ gpu1's queued jobs re-sent to gpu0/gpu2
+  //  gpu1's running job fails after four failed checks ("stopped answering while running")
+  it('re-dispatches a killed worker’s queued jobs to the others', async () => {
+    const fakes = await startWorkers(3, { progressIntervalMs: 30, progressCount: 4 });
+    const pool = makePool(fakes);
+    const handles = Array.from({ length: 9 }, () => pool.submit(params));
+    const victim = fakes[1] as FakeWorker;
+    await waitFor(
+      () => victim.requestsOf('generate').length >= 3,
+      'gpu1 did not get its three jobs',
+    );
+    victim.stop();
+    const outcomes = await done(
+      handles.map((h) => h.done),
+      'jobs did not all end after a worker died',
+      20_000,
+    );
+    const sentToVictim = new Set(victim.requestsOf('generate').map((m) => String(m.id)));
+    const failed = outcomes.filter((o) => o.status === 'failed');
+    const completed = outcomes.filter((o) => o.status === 'completed');
+    // at most the job gpu1 was running is lost; its queued ones finished elsewhere
+    expect(failed.length).toBeLessThanOrEqual(1);
+    expect(completed.length).toBeGreaterThanOrEqual(8);
+    for (const o of completed) if (o.status === 'completed') expect(o.workerName).not.toBe('gpu1');
+    expect(sentToVictim.size).toBeGreaterThanOrEqual(3);
+    for (const f of failed)
+      if (f.status === 'failed') expect(f.error).toMatch(/worker gpu1 stopped answering/);
+  });
+
+  it('uses a restarted worker again', async () => {
+    const [w] = await startWorkers(1);
+    const fake = w as FakeWorker;
+    const pool = makePool([fake]);
+    fake.stop();
+    await waitFor(
+      async () => (await pool.status())[0]?.reachable === false,
+      'pool did not see the worker die',
+    );
+    await fake.start();
+    await waitFor(
+      async () => (await pool.status())[0]?.reachable === true,
+      'pool did not see the worker come back',
+      8000,
+    );
+    const outcome = await within(pool.submit(params).done, 'job on the revived worker did not end');
+    expect(outcome.status).toBe('completed');
+  });
+
+  it('fails fast with the connection message when no worker answers', async () => {
+    const req = await deadEndpoint();
+    const pool = makePool([{ req, pub: req.replace(/\d+$/, (p) => String(Number(p) + 1)) }], {
+      maxAttempts: 1,
+    });
+    const t0 = Date.now();
+    const outcome = await within(pool.submit(params).done, 'job on a dead worker did not fail');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(outcome).toEqual({
+      status: 'failed',
+      error: `Backend connection failed: no DGX worker answered at ${req} within 250 ms; start it (dgx-pixels worker) or check backend.zmq_endpoint`,
+    });
+  });
+
+  it('answers BUSY past performance.max_pending_jobs', async () => {
+    const [w] = await startWorkers(1, { progressIntervalMs: 50 });
+    const pool = makePool([w as FakeWorker], { maxPendingJobs: 2 });
+    const a = pool.submit(params);
+    const b = pool.submit(params);
+    let err: unknown;
+    try {
+      pool.submit(params);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DaemonError);
+    expect((err as DaemonError).code).toBe('BUSY');
+    expect((err as DaemonError).message).toBe(
+      'the daemon already has 2 jobs queued or running (performance.max_pending_jobs = 2); retry after 10 s',
+    );
+    await done([a.done, b.done], 'the two accepted jobs did not end');
+  });
+
+  it('cancels through an AbortSignal and ignores the late result', async () => {
+    const [w] = await startWorkers(1, { progressIntervalMs: 50 });
+    const fake = w as FakeWorker;
+    const pool = makePool([fake]);
+    const controller = new AbortController();
+    const handle = pool.submit(params, {
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    expect(await within(handle.done, 'cancelled job did not end')).toEqual({ status: 'cancelled' });
+    expect(pool.job(handle.jobId)?.status).toBe('cancelled');
+    await waitFor(() => fake.requestsOf('cancel').length === 1, 'the worker got no cancel request');
+    expect(await pool.cancel(handle.jobId)).toBe(false);
+  });
+
+  it('reports every worker in status() and merges list_models', async () => {
+    const fakes = await startWorkers(2);
+    const req = await deadEndpoint();
+    const pool = makePool([...fakes, { req, pub: req }]);
+    const status = await pool.status();
+    expect(status.map((s) => [s.name, s.reachable])).toEqual([
+      ['gpu0', true],
+      ['gpu1', true],
+      ['gpu2', false],
+    ]);
+    expect(status[0]).toMatchObject({ version: '1.0.0', queueSize: 0, activeJobs: 0, inFlight: 0 });
+    expect(status[2]?.error).toMatch(/no DGX worker answered "status"/);
+    const models = await pool.listModels();
+    expect(models.map((m) => m.model_type)).toEqual(['lora', 'checkpoint', 'vae']);
+  });
+
+  it('journals jobs so a restarted daemon knows their results', async () => {
+    const [w] = await startWorkers(1);
+    const stateDir = tempDir();
+    const store = JobStore.open(stateDir);
+    const pool = makePool([w as FakeWorker], { store });
+    const handle = pool.submit(params);
+    const outcome = await within(handle.done, 'job did not complete');
+    await pool.close();
+    store.close();
+    const reopened = JobStore.open(stateDir);
+    const record = reopened.get(handle.jobId);
+    expect(record?.status).toBe('completed');
+    expect(record?.result?.imagePath).toBe(
+      outcome.status === 'completed' ? outcome.imagePath : 'none',
+    );
+    expect(record?.params).toEqual(params);
+    reopened.close();
+  });
+});
