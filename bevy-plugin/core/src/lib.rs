@@ -6,6 +6,8 @@
 
 pub mod framing;
 pub mod jsonrpc;
+pub mod manifest;
 pub mod mcp;
+pub mod watch;
 
 pub use mcp::{ClientInfo, McpClient, McpError, Progress, RequestOptions};

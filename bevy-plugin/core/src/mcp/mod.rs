@@ -12,3 +12,6 @@ pub use types::{
     ClientInfo, InitializeResult, Progress, ServerNotification, ToolInfo, ToolOutput,
     LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
 };
+
+#[cfg(test)]
+mod client_tests;
