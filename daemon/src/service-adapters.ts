@@ -13,49 +13,27 @@ import type { AssetsPort, GenerationPort, SpritesPort } from './service-ports.js
 
 type Importer = (spec: string, what: string) => Promise<Record<string, unknown>>;
 
-/** The WorkerPool as the service uses it (backend/worker-pool.ts). */
-interface PoolLike {
-  submit(
-    params: unknown,
-    opts?: unknown,
-  ): { jobId: string; done: Promise<unknown> } | Promise<{ jobId: string; done: Promise<unknown> }>;
-  cancel(jobId: string): Promise<unknown>;
-  status(): Promise<unknown[]> | unknown[];
-  listModels(): Promise<unknown[]>;
-  close(): Promise<void>;
-}
-
+/** The worker pool (backend/worker-pool.ts) behind the GenerationPort; jobs journalled under state_dir. */
 export async function createGenerationPort(
   config: Config,
   logger: Logger,
-  load: Importer,
+  _load: Importer,
 ): Promise<GenerationPort> {
-  // Computed specifier: backend/worker-pool.ts may land after this file; the daemon still builds without it.
-  const spec = './backend/worker-pool.js';
-  const mod = await load(spec, 'worker pool');
-  const factory = mod.createWorkerPool as
-    | ((c: Config, o: { logger: Logger }) => PoolLike | Promise<PoolLike>)
-    | undefined;
-  const Ctor = mod.WorkerPool as (new (c: Config, o: { logger: Logger }) => PoolLike) | undefined;
-  const pool: PoolLike = factory
-    ? await factory(config, { logger })
-    : Ctor
-      ? new Ctor(config, { logger })
-      : missing(spec);
+  const { WorkerPool } = await import('./backend/worker-pool.js');
+  const { JobStore } = await import('./backend/job-store.js');
+  const pool = WorkerPool.fromConfig(config, { logger, store: JobStore.open(config.state_dir) });
   return {
     async submit(params, opts) {
-      const handle = await pool.submit(params, opts);
-      return handle as Awaited<ReturnType<GenerationPort['submit']>>;
+      const options: Parameters<typeof pool.submit>[1] = {};
+      if (opts.signal !== undefined) options.signal = opts.signal;
+      if (opts.onProgress !== undefined) options.onProgress = opts.onProgress;
+      return pool.submit(params, options);
     },
     cancel: (jobId) => pool.cancel(jobId),
     status: async () => (await pool.status()).map(workerStatus),
     listModels: () => pool.listModels(),
     close: () => pool.close(),
   };
-}
-
-function missing(spec: string): never {
-  throw new DaemonError('NOT_READY', `${spec} exports neither createWorkerPool nor WorkerPool`);
 }
 
 /** camelCase WorkerHealth → the snake_case get_status reports. */

@@ -13,4 +13,12 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'serve MCP over stdio (default) or Streamable HTTP (--http)',
     load: async () => (await import('./serve.js')).command,
   },
+  doctor: {
+    summary: 'show the resolved config and check workers, ComfyUI and the assets directory',
+    load: async () => (await import('./doctor.js')).command,
+  },
+  demo: {
+    summary: 'generate → post-process → deploy one sprite end to end (embedded worker, no GPU)',
+    load: async () => (await import('./demo.js')).command,
+  },
 };
