@@ -171,7 +171,11 @@ mod tests {
     }
 
     fn frames(data: &[u8], step: usize, cap: usize) -> Vec<Frame> {
-        let source = Trickle { data: data.to_vec(), pos: 0, step };
+        let source = Trickle {
+            data: data.to_vec(),
+            pos: 0,
+            step,
+        };
         let mut reader = FrameReader::with_max_line_bytes(source, cap);
         let mut out = Vec::new();
         while let Some(frame) = reader.next_frame().unwrap() {
@@ -214,7 +218,10 @@ mod tests {
 
     #[test]
     fn returns_a_final_line_without_newline() {
-        assert_eq!(frames(b"{\"a\":1}", 3, 1024), vec![Frame::Json(json!({"a":1}))]);
+        assert_eq!(
+            frames(b"{\"a\":1}", 3, 1024),
+            vec![Frame::Json(json!({"a":1}))]
+        );
     }
 
     #[test]
@@ -233,7 +240,10 @@ mod tests {
         let mut data = vec![b'y'; 300_000];
         data.extend_from_slice(b"\n{\"ok\":1}\n");
         let out = frames(&data, 4096, 100_000);
-        assert_eq!(out, vec![Frame::TooLong(300_000), Frame::Json(json!({"ok":1}))]);
+        assert_eq!(
+            out,
+            vec![Frame::TooLong(300_000), Frame::Json(json!({"ok":1}))]
+        );
     }
 
     #[test]

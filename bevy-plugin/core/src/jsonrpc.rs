@@ -55,8 +55,14 @@ pub fn classify(value: Value) -> Incoming {
         (Some(id), Some(method)) => Incoming::Request { id, method, params },
         (None, Some(method)) => Incoming::Notification { method, params },
         (Some(id), None) => match (map.remove("result"), map.remove("error")) {
-            (_, Some(error)) => Incoming::Response { id, outcome: Err(parse_error(error)) },
-            (Some(result), None) => Incoming::Response { id, outcome: Ok(result) },
+            (_, Some(error)) => Incoming::Response {
+                id,
+                outcome: Err(parse_error(error)),
+            },
+            (Some(result), None) => Incoming::Response {
+                id,
+                outcome: Ok(result),
+            },
             (None, None) => Incoming::Invalid("response has neither result nor error".into()),
         },
         (None, None) => Incoming::Invalid("message has neither id nor method".into()),
@@ -70,7 +76,11 @@ fn parse_error(error: Value) -> RpcError {
         .and_then(Value::as_str)
         .unwrap_or("(no message)")
         .to_owned();
-    RpcError { code, message, data: error.get("data").cloned() }
+    RpcError {
+        code,
+        message,
+        data: error.get("data").cloned(),
+    }
 }
 
 /// `{"jsonrpc":"2.0","id":id,"method":method,"params":params}`.
@@ -125,7 +135,11 @@ mod tests {
         let cases = [
             (
                 json!({"jsonrpc":"2.0","id":1,"method":"ping"}),
-                Incoming::Request { id: json!(1), method: "ping".into(), params: None },
+                Incoming::Request {
+                    id: json!(1),
+                    method: "ping".into(),
+                    params: None,
+                },
             ),
             (
                 json!({"jsonrpc":"2.0","method":"notifications/progress","params":{"p":1}}),
@@ -136,16 +150,26 @@ mod tests {
             ),
             (
                 json!({"jsonrpc":"2.0","id":"a","result":{}}),
-                Incoming::Response { id: json!("a"), outcome: Ok(json!({})) },
+                Incoming::Response {
+                    id: json!("a"),
+                    outcome: Ok(json!({})),
+                },
             ),
             (
                 json!({"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"bad"}}),
                 Incoming::Response {
                     id: json!(3),
-                    outcome: Err(RpcError { code: -32602, message: "bad".into(), data: None }),
+                    outcome: Err(RpcError {
+                        code: -32602,
+                        message: "bad".into(),
+                        data: None,
+                    }),
                 },
             ),
-            (json!([1, 2]), Incoming::Invalid("expected a JSON object, got [1,2]".into())),
+            (
+                json!([1, 2]),
+                Incoming::Invalid("expected a JSON object, got [1,2]".into()),
+            ),
             (
                 json!({"jsonrpc":"2.0","id":4}),
                 Incoming::Invalid("response has neither result nor error".into()),
@@ -168,13 +192,19 @@ mod tests {
     fn a_null_id_with_a_method_is_a_notification() {
         assert_eq!(
             classify(json!({"jsonrpc":"2.0","id":null,"method":"x"})),
-            Incoming::Notification { method: "x".into(), params: None }
+            Incoming::Notification {
+                method: "x".into(),
+                params: None
+            }
         );
     }
 
     #[test]
     fn builds_requests_without_params_field_when_absent() {
-        assert_eq!(request(7, "tools/list", None), json!({"jsonrpc":"2.0","id":7,"method":"tools/list"}));
+        assert_eq!(
+            request(7, "tools/list", None),
+            json!({"jsonrpc":"2.0","id":7,"method":"tools/list"})
+        );
         assert_eq!(
             notification("notifications/initialized", None),
             json!({"jsonrpc":"2.0","method":"notifications/initialized"})

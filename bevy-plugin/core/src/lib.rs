@@ -4,10 +4,20 @@
 //! client, the daemon supervisor, the job layer, the manifest model and its watcher, and the
 //! [`Service`] facade a Bevy resource holds.
 
+pub mod daemon;
+pub mod events;
 pub mod framing;
+pub mod jobs;
 pub mod jsonrpc;
 pub mod manifest;
 pub mod mcp;
+pub mod service;
 pub mod watch;
 
+pub use daemon::{DaemonConfig, DaemonError, DaemonStatus, RestartPolicy};
+pub use events::Event;
+pub use jobs::{GenerateRequest, JobId, JobOptions, JobSnapshot, JobState};
+pub use manifest::{Grid, Manifest, ManifestDiff, ManifestEntry, SpriteKind};
 pub use mcp::{ClientInfo, McpClient, McpError, Progress, RequestOptions};
+pub use service::{Service, ServiceConfig};
+pub use watch::{WatchMode, WatchOptions};

@@ -189,7 +189,12 @@ pub fn diff(old: Option<&Manifest>, new: Arc<Manifest>) -> ManifestDiff {
         .map(|name| name.to_string())
         .collect();
     removed.sort();
-    ManifestDiff { added, changed, removed, manifest: new }
+    ManifestDiff {
+        added,
+        changed,
+        removed,
+        manifest: new,
+    }
 }
 
 #[cfg(test)]
@@ -242,18 +247,35 @@ mod tests {
             (br#"{"sprites":"#, "asset manifest is not valid JSON for the schema: EOF while parsing a value at line 1 column 11"),
         ];
         for (input, message) in cases {
-            assert_eq!(Manifest::from_slice(input).unwrap_err().to_string(), message);
+            assert_eq!(
+                Manifest::from_slice(input).unwrap_err().to_string(),
+                message
+            );
         }
     }
 
     #[test]
     fn diff_reports_added_changed_removed_by_revision_and_hash() {
-        let old = manifest(vec![entry("a", 1, "h1"), entry("b", 1, "h1"), entry("c", 1, "h1"), entry("d", 2, "h2")]);
-        let new = manifest(vec![entry("a", 1, "h1"), entry("b", 2, "h2"), entry("d", 2, "h9"), entry("e", 1, "h1")]);
+        let old = manifest(vec![
+            entry("a", 1, "h1"),
+            entry("b", 1, "h1"),
+            entry("c", 1, "h1"),
+            entry("d", 2, "h2"),
+        ]);
+        let new = manifest(vec![
+            entry("a", 1, "h1"),
+            entry("b", 2, "h2"),
+            entry("d", 2, "h9"),
+            entry("e", 1, "h1"),
+        ]);
         let d = diff(Some(&old), Arc::clone(&new));
         let names = |v: &[ManifestEntry]| v.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&d.added), vec!["e"]);
-        assert_eq!(names(&d.changed), vec!["b", "d"], "b by revision, d by hash");
+        assert_eq!(
+            names(&d.changed),
+            vec!["b", "d"],
+            "b by revision, d by hash"
+        );
         assert_eq!(d.removed, vec!["c"]);
         assert!(Arc::ptr_eq(&d.manifest, &new));
     }
@@ -270,17 +292,35 @@ mod tests {
     #[test]
     fn diff_from_nothing_adds_everything() {
         let d = diff(None, manifest(vec![entry("b", 1, "h"), entry("a", 1, "h")]));
-        assert_eq!(d.added.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(
+            d.added.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            vec!["a", "b"]
+        );
         assert!(d.changed.is_empty() && d.removed.is_empty());
     }
 
     #[test]
     fn entries_without_revision_or_hash_compare_whole() {
-        let a = ManifestEntry { name: "x".into(), path: "x.png".into(), deployed_at: Some("1".into()), kind: None,
-            width: None, height: None, grid: None, hash: None, revision: None, atlas: None, source: None, extra: Map::new() };
+        let a = ManifestEntry {
+            name: "x".into(),
+            path: "x.png".into(),
+            deployed_at: Some("1".into()),
+            kind: None,
+            width: None,
+            height: None,
+            grid: None,
+            hash: None,
+            revision: None,
+            atlas: None,
+            source: None,
+            extra: Map::new(),
+        };
         let mut b = a.clone();
         assert!(!a.differs_from(&b));
         b.deployed_at = Some("2".into());
-        assert!(a.differs_from(&b), "the seed format has only deployed_at to go by");
+        assert!(
+            a.differs_from(&b),
+            "the seed format has only deployed_at to go by"
+        );
     }
 }

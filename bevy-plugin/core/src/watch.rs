@@ -110,14 +110,24 @@ impl ManifestWatcher {
             WatchMode::Auto => start_notify(&path, signal_tx),
             WatchMode::Poll => None,
         };
-        let backend = if notify.is_some() { WatchBackend::Notify } else { WatchBackend::Poll };
+        let backend = if notify.is_some() {
+            WatchBackend::Notify
+        } else {
+            WatchBackend::Poll
+        };
         let interval = match backend {
             WatchBackend::Notify => opts.fallback_poll_interval,
             WatchBackend::Poll => opts.poll_interval,
         };
         let (stop_tx, stop_rx) = bounded::<()>(1);
         let current = Arc::new(Mutex::new(None));
-        let mut state = State { path, opts, out, last: None, current: Arc::clone(&current) };
+        let mut state = State {
+            path,
+            opts,
+            out,
+            last: None,
+            current: Arc::clone(&current),
+        };
         let thread = thread::Builder::new()
             .name("manifest-watch".into())
             .spawn(move || {
@@ -131,7 +141,13 @@ impl ManifestWatcher {
                 }
             })
             .expect("spawning the manifest watcher thread");
-        Self { stop: stop_tx, thread: Some(thread), backend, current, _notify: notify }
+        Self {
+            stop: stop_tx,
+            thread: Some(thread),
+            backend,
+            current,
+            _notify: notify,
+        }
     }
 
     /// notify or polling.
@@ -155,15 +171,25 @@ impl Drop for ManifestWatcher {
 }
 
 fn start_notify(path: &Path, signal: Sender<()>) -> Option<RecommendedWatcher> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if let Err(e) = fs::create_dir_all(dir) {
-        log::warn!("cannot create {}: {e}; polling the manifest instead", dir.display());
+        log::warn!(
+            "cannot create {}: {e}; polling the manifest instead",
+            dir.display()
+        );
         return None;
     }
     let name = path.file_name()?.to_owned();
     let handler = move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
-        if event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())) {
+        if event
+            .paths
+            .iter()
+            .any(|p| p.file_name() == Some(name.as_os_str()))
+        {
             // Coalesce: one pending signal is enough, the check reads the latest file.
             let _ = signal.try_send(());
         }
@@ -178,7 +204,10 @@ fn start_notify(path: &Path, signal: Sender<()>) -> Option<RecommendedWatcher> {
     match watcher.watch(dir, RecursiveMode::NonRecursive) {
         Ok(()) => Some(watcher),
         Err(e) => {
-            log::warn!("cannot watch {} ({e}); polling the manifest instead", dir.display());
+            log::warn!(
+                "cannot watch {} ({e}); polling the manifest instead",
+                dir.display()
+            );
             None
         }
     }

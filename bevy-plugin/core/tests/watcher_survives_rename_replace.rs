@@ -19,13 +19,17 @@ const NAME: &str = "asset_manifest.json";
 fn manifest_json(revision: u64, names: &[&str]) -> Vec<u8> {
     let sprites: Vec<_> = names
         .iter()
-        .map(|n| json!({"name": n, "path": format!("sprites/{n}.png"), "deployed_at": "t",
+        .map(|n| {
+            json!({"name": n, "path": format!("sprites/{n}.png"), "deployed_at": "t",
             "kind": "sprite", "width": 32, "height": 32,
             "hash": format!("{revision:064x}"), "revision": revision,
-            "source": {"prompt": "x".repeat(2000)}}))
+            "source": {"prompt": "x".repeat(2000)}})
+        })
         .collect();
-    serde_json::to_vec_pretty(&json!({"version": 1, "updated_at": format!("r{revision}"), "sprites": sprites}))
-        .unwrap()
+    serde_json::to_vec_pretty(
+        &json!({"version": 1, "updated_at": format!("r{revision}"), "sprites": sprites}),
+    )
+    .unwrap()
 }
 
 /// Write-temp-then-rename, the temp file outside the watched directory (as the daemon does).
@@ -52,10 +56,22 @@ fn rapid_replacements(mode: WatchMode, expected: WatchBackend, count: u64) {
     let (_root, assets, staging) = dirs();
     deploy(&assets, &staging, &manifest_json(1, &["a", "b"]));
     let (tx, rx) = unbounded();
-    let watcher = ManifestWatcher::start(assets.join(NAME), WatchOptions { mode, ..Default::default() }, tx);
+    let watcher = ManifestWatcher::start(
+        assets.join(NAME),
+        WatchOptions {
+            mode,
+            ..Default::default()
+        },
+        tx,
+    );
     assert_eq!(watcher.backend(), expected);
-    let first = wait_for_change(&rx, Duration::from_secs(5), |_| true).expect("initial read reported");
-    assert_eq!(first.added.len(), 2, "first read reports every entry as added");
+    let first =
+        wait_for_change(&rx, Duration::from_secs(5), |_| true).expect("initial read reported");
+    assert_eq!(
+        first.added.len(),
+        2,
+        "first read reports every entry as added"
+    );
     for revision in 2..=count {
         deploy(&assets, &staging, &manifest_json(revision, &["a", "b"]));
     }
@@ -67,9 +83,19 @@ fn rapid_replacements(mode: WatchMode, expected: WatchBackend, count: u64) {
         last = r;
         r == count
     });
-    assert!(done.is_some(), "watcher never reported revision {count}; last seen {last}");
-    assert_eq!(watcher.current().unwrap().get("b").unwrap().revision, Some(count));
-    assert!(rx.try_iter().all(|e| !matches!(e, WatchEvent::Error { .. })), "no error for atomic writes");
+    assert!(
+        done.is_some(),
+        "watcher never reported revision {count}; last seen {last}"
+    );
+    assert_eq!(
+        watcher.current().unwrap().get("b").unwrap().revision,
+        Some(count)
+    );
+    assert!(
+        rx.try_iter()
+            .all(|e| !matches!(e, WatchEvent::Error { .. })),
+        "no error for atomic writes"
+    );
 }
 
 #[test]
@@ -88,14 +114,22 @@ fn a_non_atomic_writer_never_yields_a_torn_manifest() {
     let path = assets.join(NAME);
     fs::write(&path, manifest_json(1, &["a", "b", "c"])).unwrap();
     let (tx, rx) = unbounded();
-    let opts = WatchOptions { mode: WatchMode::Auto, retry_delay: Duration::from_millis(2), ..Default::default() };
+    let opts = WatchOptions {
+        mode: WatchMode::Auto,
+        retry_delay: Duration::from_millis(2),
+        ..Default::default()
+    };
     let _watcher = ManifestWatcher::start(&path, opts, tx);
     let writer = {
         let path = path.clone();
         thread::spawn(move || {
             for revision in 2..=150u64 {
                 let bytes = manifest_json(revision, &["a", "b", "c"]);
-                let mut f = fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap();
+                let mut f = fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&path)
+                    .unwrap();
                 let half = bytes.len() / 2;
                 f.write_all(&bytes[..half]).unwrap();
                 f.flush().unwrap();
@@ -113,11 +147,17 @@ fn a_non_atomic_writer_never_yields_a_torn_manifest() {
         let m = &d.manifest;
         assert_eq!(m.sprites.len(), 3, "a complete manifest every time");
         let r = revision_of(d, "a");
-        assert!(m.sprites.iter().all(|e| e.revision == Some(r)), "entries from one write");
+        assert!(
+            m.sprites.iter().all(|e| e.revision == Some(r)),
+            "entries from one write"
+        );
         assert_eq!(m.updated_at.as_deref(), Some(format!("r{r}").as_str()));
         r == 150
     });
-    assert!(done.is_some(), "the final write was never reported ({changes} changes seen)");
+    assert!(
+        done.is_some(),
+        "the final write was never reported ({changes} changes seen)"
+    );
 }
 
 #[test]
@@ -126,7 +166,10 @@ fn reports_a_manifest_that_appears_later_and_ignores_other_files() {
     let (tx, rx) = unbounded();
     let _watcher = ManifestWatcher::start(assets.join(NAME), WatchOptions::default(), tx);
     fs::write(assets.join("other.json"), b"{}").unwrap();
-    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "nothing to report yet");
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "nothing to report yet"
+    );
     deploy(&assets, &staging, &manifest_json(1, &["slime"]));
     let d = wait_for_change(&rx, Duration::from_secs(3), |_| true).expect("reported");
     assert_eq!(d.added[0].name, "slime");
@@ -137,18 +180,28 @@ fn an_invalid_manifest_is_an_error_once_and_the_last_good_one_stays() {
     let (_root, assets, staging) = dirs();
     deploy(&assets, &staging, &manifest_json(1, &["a"]));
     let (tx, rx) = unbounded();
-    let opts = WatchOptions { parse_retries: 2, ..Default::default() };
+    let opts = WatchOptions {
+        parse_retries: 2,
+        ..Default::default()
+    };
     let watcher = ManifestWatcher::start(assets.join(NAME), opts, tx);
     wait_for_change(&rx, Duration::from_secs(3), |_| true).expect("initial");
     deploy(&assets, &staging, br#"{"version": 1, "sprites": ["#);
-    match rx.recv_timeout(Duration::from_secs(3)).expect("an error event") {
+    match rx
+        .recv_timeout(Duration::from_secs(3))
+        .expect("an error event")
+    {
         WatchEvent::Error { path, message } => {
             assert_eq!(path, assets.join(NAME));
             assert_eq!(message, "asset manifest is not valid JSON for the schema: EOF while parsing a list at line 1 column 27");
         }
         other => panic!("expected an error, got {other:?}"),
     }
-    assert_eq!(watcher.current().unwrap().sprites.len(), 1, "last good manifest kept");
+    assert_eq!(
+        watcher.current().unwrap().sprites.len(),
+        1,
+        "last good manifest kept"
+    );
     deploy(&assets, &staging, &manifest_json(2, &["a"]));
     let d = wait_for_change(&rx, Duration::from_secs(3), |_| true).expect("recovered");
     assert_eq!(d.changed[0].revision, Some(2));

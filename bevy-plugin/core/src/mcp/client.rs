@@ -53,7 +53,12 @@ pub struct RequestOptions {
 impl RequestOptions {
     /// Only an idle time-out, no progress, no cancellation.
     pub fn timeout(idle_timeout: Duration) -> Self {
-        Self { idle_timeout, total_timeout: None, progress: None, cancel: None }
+        Self {
+            idle_timeout,
+            total_timeout: None,
+            progress: None,
+            cancel: None,
+        }
     }
 }
 
@@ -103,7 +108,10 @@ impl McpClient {
             .name("mcp-reader".into())
             .spawn(move || read_loop(reader_shared, reader))
             .expect("spawning the MCP reader thread");
-        Self { shared, notifications: notify_rx }
+        Self {
+            shared,
+            notifications: notify_rx,
+        }
     }
 
     /// Sends a request and waits for its result.
@@ -114,7 +122,12 @@ impl McpClient {
     /// Sends a request with progress/cancellation options and waits for its result. On time-out
     /// or cancellation the server is told with `notifications/cancelled` and a late reply is
     /// dropped.
-    pub fn request_with(&self, method: &str, params: Option<Value>, opts: &RequestOptions) -> Reply {
+    pub fn request_with(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        opts: &RequestOptions,
+    ) -> Reply {
         let id = self.shared.next_id.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = bounded(1);
         let last_activity = Arc::new(Mutex::new(Instant::now()));
@@ -126,13 +139,17 @@ impl McpClient {
         {
             let mut pending = self.shared.pending.lock().expect("pending lock");
             if let Some(reason) = &pending.closed {
-                return Err(McpError::Disconnected { method: method.into(), reason: reason.clone() });
+                return Err(McpError::Disconnected {
+                    method: method.into(),
+                    reason: reason.clone(),
+                });
             }
             pending.waiting.insert(id, (method.to_owned(), tx));
             if let (Some(token), Some(handler)) = (&token, &opts.progress) {
-                pending
-                    .progress
-                    .insert(token.clone(), (Arc::clone(handler), Arc::clone(&last_activity)));
+                pending.progress.insert(
+                    token.clone(),
+                    (Arc::clone(handler), Arc::clone(&last_activity)),
+                );
             }
         }
         let result = self
@@ -169,21 +186,31 @@ impl McpClient {
             match rx.recv_timeout(slice) {
                 Ok(reply) => return reply,
                 Err(RecvTimeoutError::Disconnected) => {
-                    let reason = self.close_reason().unwrap_or_else(|| "reader stopped".into());
-                    return Err(McpError::Disconnected { method: method.into(), reason });
+                    let reason = self
+                        .close_reason()
+                        .unwrap_or_else(|| "reader stopped".into());
+                    return Err(McpError::Disconnected {
+                        method: method.into(),
+                        reason,
+                    });
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
             if opts.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
                 self.send_cancelled(id, "cancelled by the client");
-                return Err(McpError::Cancelled { method: method.into() });
+                return Err(McpError::Cancelled {
+                    method: method.into(),
+                });
             }
             let now = Instant::now();
             let idle_deadline = *last_activity.lock().expect("activity lock") + opts.idle_timeout;
             let total_over = opts.total_timeout.is_some_and(|t| now >= started + t);
             if now >= idle_deadline || total_over {
                 self.send_cancelled(id, "request timed out");
-                return Err(McpError::Timeout { method: method.into(), after: started.elapsed() });
+                return Err(McpError::Timeout {
+                    method: method.into(),
+                    after: started.elapsed(),
+                });
             }
         }
     }
@@ -202,10 +229,18 @@ impl McpClient {
     fn send(&self, method: &str, message: &Value) -> Result<(), McpError> {
         write_message(&self.shared, message).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotConnected {
-                let reason = self.close_reason().unwrap_or_else(|| "client closed".into());
-                McpError::Disconnected { method: method.into(), reason }
+                let reason = self
+                    .close_reason()
+                    .unwrap_or_else(|| "client closed".into());
+                McpError::Disconnected {
+                    method: method.into(),
+                    reason,
+                }
             } else {
-                McpError::Write { method: method.into(), source }
+                McpError::Write {
+                    method: method.into(),
+                    source,
+                }
             }
         })
     }
@@ -218,7 +253,12 @@ impl McpClient {
 
     /// Why the connection is closed, `None` while it is open.
     pub fn close_reason(&self) -> Option<String> {
-        self.shared.pending.lock().expect("pending lock").closed.clone()
+        self.shared
+            .pending
+            .lock()
+            .expect("pending lock")
+            .closed
+            .clone()
     }
 
     /// True once the connection is gone.
@@ -253,7 +293,10 @@ fn with_progress_token(params: Option<Value>, token: &str) -> Value {
 fn write_message(shared: &Shared, message: &Value) -> std::io::Result<()> {
     let mut writer = shared.writer.lock().expect("writer lock");
     let Some(writer) = writer.as_mut() else {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotConnected, "client closed"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "client closed",
+        ));
     };
     writer.write_all(&encode_line(message))?;
     writer.flush()
@@ -266,7 +309,10 @@ fn mark_closed(shared: &Shared, reason: &str) {
     }
     let reason = pending.closed.clone().unwrap_or_default();
     for (_, (method, tx)) in pending.waiting.drain() {
-        let _ = tx.send(Err(McpError::Disconnected { method, reason: reason.clone() }));
+        let _ = tx.send(Err(McpError::Disconnected {
+            method,
+            reason: reason.clone(),
+        }));
     }
     pending.progress.clear();
 }
@@ -296,7 +342,12 @@ fn dispatch(shared: &Shared, message: Incoming) {
     match message {
         Incoming::Response { id, outcome } => {
             let waiter = id.as_u64().and_then(|id| {
-                shared.pending.lock().expect("pending lock").waiting.remove(&id)
+                shared
+                    .pending
+                    .lock()
+                    .expect("pending lock")
+                    .waiting
+                    .remove(&id)
             });
             match waiter {
                 Some((method, tx)) => {
@@ -316,7 +367,10 @@ fn dispatch(shared: &Shared, message: Incoming) {
         Incoming::Notification { method, params } => {
             let note = ServerNotification { method, params };
             if let Err(TrySendError::Full(note)) = shared.notifications.try_send(note) {
-                log::debug!("dropping MCP notification {} (nobody reads them)", note.method);
+                log::debug!(
+                    "dropping MCP notification {} (nobody reads them)",
+                    note.method
+                );
             }
         }
         Incoming::Request { id, method, .. } => {
@@ -343,15 +397,27 @@ fn route_progress(shared: &Shared, params: Value) {
         Some(other) => other.to_string(),
         None => return,
     };
-    let handler = shared.pending.lock().expect("pending lock").progress.get(&token).cloned();
+    let handler = shared
+        .pending
+        .lock()
+        .expect("pending lock")
+        .progress
+        .get(&token)
+        .cloned();
     let Some((handler, last_activity)) = handler else {
         log::debug!("progress for unknown token {token}");
         return;
     };
     *last_activity.lock().expect("activity lock") = Instant::now();
     handler(Progress {
-        progress: params.get("progress").and_then(Value::as_f64).unwrap_or(0.0),
+        progress: params
+            .get("progress")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
         total: params.get("total").and_then(Value::as_f64),
-        message: params.get("message").and_then(Value::as_str).map(str::to_owned),
+        message: params
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     });
 }

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use super::client::{McpClient, RequestOptions};
 use super::error::McpError;
-use super::types::{ClientInfo, InitializeResult, ToolInfo, ToolOutput, SUPPORTED_PROTOCOL_VERSIONS};
+use super::types::{
+    ClientInfo, InitializeResult, ToolInfo, ToolOutput, SUPPORTED_PROTOCOL_VERSIONS,
+};
 
 impl McpClient {
     /// Starts a client over the streams and performs the handshake.
@@ -31,7 +33,11 @@ impl McpClient {
     /// `initialize` then `notifications/initialized`. Fails with
     /// [`McpError::UnsupportedProtocolVersion`] when the server answers with a version not in
     /// [`SUPPORTED_PROTOCOL_VERSIONS`].
-    pub fn initialize(&self, info: &ClientInfo, timeout: Duration) -> Result<InitializeResult, McpError> {
+    pub fn initialize(
+        &self,
+        info: &ClientInfo,
+        timeout: Duration,
+    ) -> Result<InitializeResult, McpError> {
         let params = json!({
             "protocolVersion": info.protocol_version,
             "capabilities": {},
@@ -50,7 +56,10 @@ impl McpClient {
         if !SUPPORTED_PROTOCOL_VERSIONS.contains(&offered.as_str()) {
             return Err(McpError::UnsupportedProtocolVersion {
                 offered,
-                supported: SUPPORTED_PROTOCOL_VERSIONS.iter().map(|v| v.to_string()).collect(),
+                supported: SUPPORTED_PROTOCOL_VERSIONS
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect(),
             });
         }
         let server = result.get("serverInfo");
@@ -66,7 +75,10 @@ impl McpClient {
             server_name: field("name"),
             server_version: field("version"),
             capabilities: result.get("capabilities").cloned().unwrap_or(Value::Null),
-            instructions: result.get("instructions").and_then(Value::as_str).map(str::to_owned),
+            instructions: result
+                .get("instructions")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         };
         self.notify("notifications/initialized", None)?;
         Ok(init)
@@ -86,15 +98,23 @@ impl McpClient {
                 });
             };
             for tool in list {
-                let Some(name) = tool.get("name").and_then(Value::as_str) else { continue };
+                let Some(name) = tool.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
                 tools.push(ToolInfo {
                     name: name.to_owned(),
-                    description: tool.get("description").and_then(Value::as_str).map(str::to_owned),
+                    description: tool
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                     input_schema: tool.get("inputSchema").cloned().unwrap_or(Value::Null),
                     output_schema: tool.get("outputSchema").cloned(),
                 });
             }
-            cursor = page.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+            cursor = page
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             if cursor.is_none() {
                 return Ok(tools);
             }
@@ -103,7 +123,12 @@ impl McpClient {
 
     /// `tools/call`. A result with `isError: true` becomes [`McpError::Tool`] carrying the
     /// tool's text.
-    pub fn call_tool(&self, name: &str, arguments: Value, opts: &RequestOptions) -> Result<ToolOutput, McpError> {
+    pub fn call_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+        opts: &RequestOptions,
+    ) -> Result<ToolOutput, McpError> {
         let params = json!({"name": name, "arguments": arguments});
         let result = self.request_with("tools/call", Some(params), opts)?;
         tool_output(name, result)
@@ -130,7 +155,10 @@ pub fn tool_output(tool: &str, result: Value) -> Result<ToolOutput, McpError> {
                 .map(crate::jsonrpc::preview)
                 .unwrap_or_else(|| "(the tool gave no message)".into());
         }
-        return Err(McpError::Tool { tool: tool.into(), message });
+        return Err(McpError::Tool {
+            tool: tool.into(),
+            message,
+        });
     }
     let structured = match result.get("structuredContent") {
         Some(value) if !value.is_null() => value.clone(),
@@ -139,7 +167,10 @@ pub fn tool_output(tool: &str, result: Value) -> Result<ToolOutput, McpError> {
             None => Value::Null,
         },
     };
-    Ok(ToolOutput { structured, content })
+    Ok(ToolOutput {
+        structured,
+        content,
+    })
 }
 
 #[cfg(test)]
@@ -150,15 +181,22 @@ mod tests {
     fn is_error_becomes_a_tool_error_with_the_text() {
         let result = json!({"isError": true, "content": [{"type":"text","text":"Validation error in prompt: empty"}]});
         let err = tool_output("generate_sprite", result).unwrap_err();
-        assert_eq!(err.to_string(), "tool 'generate_sprite' failed: Validation error in prompt: empty");
+        assert_eq!(
+            err.to_string(),
+            "tool 'generate_sprite' failed: Validation error in prompt: empty"
+        );
     }
 
     #[test]
     fn prefers_structured_content_then_json_text_then_plain_text() {
-        let both = json!({"content":[{"type":"text","text":"{\"a\":2}"}],"structuredContent":{"a":1}});
+        let both =
+            json!({"content":[{"type":"text","text":"{\"a\":2}"}],"structuredContent":{"a":1}});
         assert_eq!(tool_output("t", both).unwrap().structured, json!({"a":1}));
         let text_json = json!({"content":[{"type":"text","text":"{\"a\":2}"}]});
-        assert_eq!(tool_output("t", text_json).unwrap().structured, json!({"a":2}));
+        assert_eq!(
+            tool_output("t", text_json).unwrap().structured,
+            json!({"a":2})
+        );
         let plain = json!({"content":[{"type":"text","text":"hello"}]});
         assert_eq!(tool_output("t", plain).unwrap().structured, json!("hello"));
         assert_eq!(tool_output("t", json!({})).unwrap().structured, Value::Null);

@@ -1,0 +1,131 @@
+//! What a game asks the daemon to generate, turned into `generate_sprite` arguments.
+
+use serde_json::{json, Map, Value};
+
+/// A `generate_sprite` request. Build with [`GenerateRequest::sprite`] and the setters; unset
+/// fields use the daemon's defaults. `deploy` is on, so the sprite lands in the game's assets
+/// folder and manifest under `name`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateRequest {
+    /// Manifest name (e.g. `"slime"` or `"enemies/slime"`).
+    pub name: String,
+    pub prompt: String,
+    pub style: Option<String>,
+    /// Final sprite size in pixels (width, height).
+    pub size: Option<(u32, u32)>,
+    pub palette: Option<String>,
+    /// Frames of an animation strip (≥ 2 makes a sheet).
+    pub animation_frames: Option<u32>,
+    pub remove_background: Option<bool>,
+    pub outline: Option<bool>,
+    pub seed: Option<u64>,
+    pub negative_prompt: Option<String>,
+    pub deploy: bool,
+    /// Any other `generate_sprite` argument (steps, cfg_scale, lora, tileset_grid …).
+    pub extra: Map<String, Value>,
+}
+
+impl GenerateRequest {
+    /// A sprite named `name` from `prompt`, deployed into the game's assets.
+    pub fn sprite(name: impl Into<String>, prompt: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            prompt: prompt.into(),
+            style: None,
+            size: None,
+            palette: None,
+            animation_frames: None,
+            remove_background: None,
+            outline: None,
+            seed: None,
+            negative_prompt: None,
+            deploy: true,
+            extra: Map::new(),
+        }
+    }
+
+    pub fn style(mut self, style: impl Into<String>) -> Self {
+        self.style = Some(style.into());
+        self
+    }
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.size = Some((width, height));
+        self
+    }
+    pub fn palette(mut self, palette: impl Into<String>) -> Self {
+        self.palette = Some(palette.into());
+        self
+    }
+    pub fn frames(mut self, frames: u32) -> Self {
+        self.animation_frames = Some(frames);
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    pub fn remove_background(mut self, on: bool) -> Self {
+        self.remove_background = Some(on);
+        self
+    }
+    pub fn outline(mut self, on: bool) -> Self {
+        self.outline = Some(on);
+        self
+    }
+    /// Sets any other tool argument.
+    pub fn arg(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.extra.insert(key.into(), value);
+        self
+    }
+
+    /// The `tools/call` arguments, with `wait_s` (how long the call may block before it
+    /// answers `{status: "running", job_id}`).
+    pub fn to_arguments(&self, wait_s: f64) -> Value {
+        let mut args = self.extra.clone();
+        args.insert("prompt".into(), json!(self.prompt));
+        args.insert("name".into(), json!(self.name));
+        args.insert("deploy".into(), json!(self.deploy));
+        args.insert("wait_s".into(), json!(wait_s));
+        let optional = [
+            ("style", self.style.as_ref().map(|s| json!(s))),
+            ("size", self.size.map(|(w, h)| json!([w, h]))),
+            ("palette", self.palette.as_ref().map(|p| json!(p))),
+            ("animation_frames", self.animation_frames.map(|f| json!(f))),
+            (
+                "remove_background",
+                self.remove_background.map(|b| json!(b)),
+            ),
+            ("outline", self.outline.map(|b| json!(b))),
+            ("seed", self.seed.map(|s| json!(s))),
+            (
+                "negative_prompt",
+                self.negative_prompt.as_ref().map(|n| json!(n)),
+            ),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                args.insert(key.into(), value);
+            }
+        }
+        Value::Object(args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_carry_only_what_was_set() {
+        let req = GenerateRequest::sprite("slime", "green slime")
+            .size(32, 32)
+            .palette("pico8")
+            .frames(4)
+            .arg("steps", json!(8));
+        assert_eq!(
+            req.to_arguments(0.0),
+            json!({"prompt": "green slime", "name": "slime", "deploy": true, "wait_s": 0.0,
+                   "size": [32, 32], "palette": "pico8", "animation_frames": 4, "steps": 8})
+        );
+    }
+}
