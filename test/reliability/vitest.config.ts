@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // the soak calls gc() before each RSS sample so it measures retained memory, not GC timing
+    execArgv: ['--expose-gc'],
     // One file at a time: load tests measure latency and must not share 2 cores with each other.
     fileParallelism: false,
   },
