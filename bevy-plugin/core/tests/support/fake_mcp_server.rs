@@ -310,12 +310,10 @@ fn main() {
                     }
                 });
             }
-            ("notifications/cancelled", None) => {
-                if !opts.ignore_cancel {
-                    let key = msg["params"]["requestId"].to_string();
-                    if let Some(flag) = server.cancelled_requests.lock().unwrap().get(&key) {
-                        flag.store(true, Ordering::SeqCst);
-                    }
+            ("notifications/cancelled", None) if !opts.ignore_cancel => {
+                let key = msg["params"]["requestId"].to_string();
+                if let Some(flag) = server.cancelled_requests.lock().unwrap().get(&key) {
+                    flag.store(true, Ordering::SeqCst);
                 }
             }
             (_, Some(id)) => server.send(json!({"jsonrpc": "2.0", "id": id,

@@ -1,0 +1,301 @@
+//! End to end against the real TypeScript daemon (`node daemon/dist/cli.js serve`) and the
+//! embedded procedural worker (`node daemon/dist/cli.js worker`) on free loopback ports:
+//! handshake, tools/list, a generation with progress that deploys a PNG of the right size,
+//! the manifest entry reported by the watcher, a cancel mid-job that writes nothing, and a
+//! shutdown within 2 s.
+//!
+//! Needs `npm run build` at the repository root (or DGX_PIXELS_DAEMON_CLI pointing at
+//! cli.js). A missing build FAILS this test — it never skips silently. Only an explicit
+//! `DGX_PIXELS_E2E=skip` skips it, and says so.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bevy_plugin_core::mcp::SUPPORTED_PROTOCOL_VERSIONS;
+use bevy_plugin_core::{
+    DaemonConfig, DaemonStatus, Event, GenerateRequest, JobOptions, Service, ServiceConfig,
+};
+
+fn daemon_cli() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("DGX_PIXELS_DAEMON_CLI") {
+        return Some(PathBuf::from(path));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cli = root.join("daemon/dist/cli.js");
+    cli.exists().then(|| cli.canonicalize().unwrap_or(cli))
+}
+
+/// The embedded worker; killed on drop.
+struct Worker {
+    child: Child,
+    req: String,
+    publish: String,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_worker(cli: &Path, output_dir: &Path) -> Worker {
+    let mut child = Command::new("node")
+        .arg(cli)
+        .args([
+            "worker",
+            "--req",
+            "tcp://127.0.0.1:*",
+            "--pub",
+            "tcp://127.0.0.1:*",
+        ])
+        .args(["--step-ms", "60", "--output-dir"])
+        .arg(output_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning `node cli.js worker` (is node on PATH?)");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!(
+                "worker printed no ready line within 30 s; stderr:\n{}",
+                seen.join("\n")
+            );
+        };
+        if let Some(rest) = line.strip_prefix("dgx-pixels worker ready ") {
+            let field = |key: &str| {
+                rest.split_whitespace()
+                    .find_map(|kv| kv.strip_prefix(key))
+                    .unwrap_or_else(|| panic!("no {key} in ready line: {line}"))
+                    .to_owned()
+            };
+            let worker = Worker {
+                req: field("req="),
+                publish: field("pub="),
+                child,
+            };
+            // Keep draining stderr so the worker never blocks on a full pipe.
+            thread::spawn(move || while rx.recv().is_ok() {});
+            return worker;
+        }
+        seen.push(line);
+    }
+}
+
+fn next_event(
+    svc: &Service,
+    what: &str,
+    timeout: Duration,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    while let Ok(e) = svc
+        .events()
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        if pred(&e) {
+            return e;
+        }
+        seen.push(format!("{e:?}"));
+    }
+    panic!(
+        "no {what} within {timeout:?}; events seen:\n{}",
+        seen.join("\n")
+    );
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let reader = png::Decoder::new(file).read_info().expect("a valid PNG");
+    let info = reader.info();
+    (info.width, info.height)
+}
+
+fn pngs_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(pngs_under(&path));
+        } else if path.extension().is_some_and(|e| e == "png") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
+    let Some(cli) = daemon_cli() else {
+        if std::env::var("DGX_PIXELS_E2E").as_deref() == Ok("skip") {
+            eprintln!(
+                "SKIPPED: end-to-end test (DGX_PIXELS_E2E=skip) — no daemon coverage in this run"
+            );
+            return;
+        }
+        panic!(
+            "daemon build missing: expected daemon/dist/cli.js under the repository root (run `npm ci && npm run build`) or DGX_PIXELS_DAEMON_CLI=<path to cli.js>"
+        );
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let assets = tmp.path().join("assets");
+    let state = tmp.path().join("state");
+    let worker = start_worker(&cli, &tmp.path().join("worker-out"));
+
+    let daemon =
+        DaemonConfig::command("node", [cli.to_string_lossy().into_owned(), "serve".into()])
+            .env("DGX_PIXELS_ZMQ_ENDPOINT", &worker.req)
+            .env("DGX_PIXELS_ZMQ_PUB_ENDPOINT", &worker.publish)
+            .env("DGX_PIXELS_STATE_DIR", state.to_string_lossy());
+    let mut config = ServiceConfig::new(daemon, &assets);
+    config.jobs = JobOptions {
+        poll_wait_s: 2.0,
+        ..JobOptions::default()
+    };
+    let svc = Service::start(config);
+
+    // 1. initialize + tools/list
+    let client = svc
+        .wait_ready(Duration::from_secs(30))
+        .expect("daemon ready");
+    let DaemonStatus::Ready {
+        protocol_version,
+        tools,
+        server,
+        ..
+    } = svc.status()
+    else {
+        panic!("not ready: {:?}", svc.status())
+    };
+    assert!(
+        SUPPORTED_PROTOCOL_VERSIONS.contains(&protocol_version.as_str()),
+        "{protocol_version}"
+    );
+    for tool in [
+        "generate_sprite",
+        "get_job",
+        "wait_job",
+        "cancel_job",
+        "deploy_to_bevy",
+    ] {
+        assert!(
+            tools.iter().any(|t| t == tool),
+            "{tool} missing from tools/list of {server}: {tools:?}"
+        );
+    }
+    let listed = client
+        .list_tools(Duration::from_secs(10))
+        .expect("tools/list");
+    assert!(listed
+        .iter()
+        .any(|t| t.name == "generate_sprite" && t.output_schema.is_some()));
+
+    // 2. generate with progress; the PNG exists with the right size; the watcher reports it.
+    let job = svc.submit(
+        GenerateRequest::sprite("slime", "a green slime blob")
+            .size(32, 32)
+            .seed(7),
+    );
+    let mut progress = 0;
+    let mut manifest_diff = None;
+    let end = next_event(&svc, "the slime job to end", Duration::from_secs(90), |e| {
+        match e {
+            Event::Progress { .. } => progress += 1,
+            Event::Manifest(d) if d.added_or_changed().any(|x| x.name == "slime") => {
+                manifest_diff = Some(d.clone())
+            }
+            _ => {}
+        }
+        matches!(
+            e,
+            Event::Finished { .. } | Event::Failed { .. } | Event::Cancelled { .. }
+        )
+    });
+    assert!(
+        matches!(&end, Event::Finished { job: j, name, .. } if *j == job && name == "slime"),
+        "{end:?}"
+    );
+    assert!(progress >= 1, "at least one progress notification");
+    let diff = match manifest_diff {
+        Some(d) => d,
+        None => match next_event(
+            &svc,
+            "the manifest entry for slime",
+            Duration::from_secs(5),
+            |e| matches!(e, Event::Manifest(d) if d.added_or_changed().any(|x| x.name == "slime")),
+        ) {
+            Event::Manifest(d) => d,
+            _ => unreachable!(),
+        },
+    };
+    let entry = diff
+        .manifest
+        .get("slime")
+        .expect("slime in the manifest")
+        .clone();
+    let png = assets.join(&entry.path);
+    assert_eq!(png_size(&png), (32, 32), "PNG at {}", png.display());
+    assert_eq!((entry.width, entry.height), (Some(32), Some(32)));
+    assert_eq!(entry.revision, Some(1));
+    assert_eq!(entry.hash.as_deref().map(str::len), Some(64));
+
+    // 3. cancel mid-job: nothing new is written into the assets.
+    let before = pngs_under(&assets);
+    let ghost = svc.submit(
+        GenerateRequest::sprite("ghost", "a pale ghost")
+            .size(32, 32)
+            .seed(8),
+    );
+    next_event(
+        &svc,
+        "progress of the ghost job",
+        Duration::from_secs(30),
+        |e| matches!(e, Event::Progress { job, .. } if *job == ghost),
+    );
+    assert!(svc.cancel(ghost));
+    let end = next_event(&svc, "the ghost job to end", Duration::from_secs(15), |e| {
+        matches!(
+            e,
+            Event::Finished { .. } | Event::Failed { .. } | Event::Cancelled { .. }
+        )
+    });
+    assert!(
+        matches!(end, Event::Cancelled { job, .. } if job == ghost),
+        "{end:?}"
+    );
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        pngs_under(&assets),
+        before,
+        "a cancelled job deploys nothing"
+    );
+    assert!(svc.manifest().expect("manifest").get("ghost").is_none());
+
+    // 4. shutdown within 2 s.
+    let started = Instant::now();
+    svc.shutdown();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    assert_eq!(svc.status(), DaemonStatus::Stopped);
+    drop(worker);
+}
