@@ -239,7 +239,9 @@ describe('wire conformance: embedded worker vs the Python-like peer', () => {
         const after = await c.request({ type: 'status' });
         return {
           busy: [busy.queue_size, busy.active_jobs],
-          cancel: cancel.equals(Buffer.from(encode({ type: 'job_cancelled', job_id: String(b.id) }))),
+          cancel: cancel.equals(
+            Buffer.from(encode({ type: 'job_cancelled', job_id: String(b.id) })),
+          ),
           again: again.error,
           after: [after.queue_size, after.active_jobs],
         };
