@@ -110,7 +110,8 @@ describe('generate_sprite', () => {
 
   it('sends monotonic progress notifications with stage, step/total and ETA', async () => {
     h = await inMemoryHarness(undefined, { stepMs: 10, steps: 8 });
-    const seen: { progress: number; total?: number | undefined; message?: string | undefined }[] = [];
+    const seen: { progress: number; total?: number | undefined; message?: string | undefined }[] =
+      [];
     await h.client.callTool(
       { name: 'generate_sprite', arguments: { prompt: 'wizard hat', resolution: '512x512' } },
       undefined,

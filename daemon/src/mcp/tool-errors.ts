@@ -57,8 +57,12 @@ export function validationMessage(issues: readonly z.core.$ZodIssue[], args: unk
 }
 
 /** A failure as a tool result, with a structured copy for callers that read fields. */
-export function toolError(err: unknown, structured?: Record<string, unknown>): CallToolResult {
-  const text = errorText(err);
+export function toolError(
+  err: unknown,
+  structured?: Record<string, unknown>,
+  failurePrefix = 'Generation failed',
+): CallToolResult {
+  const text = errorText(err, failurePrefix);
   const result: CallToolResult = { content: [{ type: 'text', text }], isError: true };
   if (structured !== undefined)
     result.structuredContent = { ...structured, status: 'error', error: text };
@@ -66,8 +70,8 @@ export function toolError(err: unknown, structured?: Record<string, unknown>): C
 }
 
 /** The seed's wording per error kind, then the detail and the fix. */
-export function errorText(err: unknown): string {
-  if (!isDaemonError(err)) return `Generation failed: ${errorMessage(err)}`;
+export function errorText(err: unknown, failurePrefix = 'Generation failed'): string {
+  if (!isDaemonError(err)) return `${failurePrefix}: ${errorMessage(err)}`;
   switch (err.code) {
     case 'WORKER_UNREACHABLE':
       return err.message.startsWith('Backend connection failed')

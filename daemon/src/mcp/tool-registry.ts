@@ -55,6 +55,8 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   input: I;
   output: O;
   annotations: ToolAnnotations;
+  /** First words of an unexpected failure's text (the seed's "Generation failed" by default). */
+  failurePrefix?: string;
   /** Fields of a failure's structuredContent (besides status and error), e.g. {job_id: null}. */
   errorShape?: Record<string, unknown>;
   run(args: z.output<I>, ctx: ToolContext): Promise<ToolOutput<z.output<O>>>;
@@ -162,7 +164,7 @@ async function callTool(
   try {
     out = (await tool.run(parsed.data, ctx)) as ToolOutput<Record<string, unknown>>;
   } catch (err) {
-    const result = toolError(err, tool.errorShape);
+    const result = toolError(err, tool.errorShape, tool.failurePrefix);
     // The seed's texts are reused, but a non-DaemonError is a bug: keep its stack in the log.
     if (!(err instanceof Error && err.name === 'DaemonError')) {
       ctx.logger.error({ tool: tool.name, err }, 'tool failed unexpectedly');

@@ -49,6 +49,7 @@ export function deployToBevyTool(_config: Config) {
       idempotentHint: true,
       openWorldHint: false,
     },
+    failurePrefix: 'Deploy failed',
     errorShape: { deployed_path: null, manifest_updated: false },
     async run(args, ctx) {
       const result = await ctx.service.deploy({

@@ -57,6 +57,7 @@ export function generateBatchTool(config: Config) {
       idempotentHint: false,
       openWorldHint: true,
     },
+    failurePrefix: 'Batch generation failed',
     errorShape: {
       job_ids: [],
       output_paths: [],

@@ -1,0 +1,177 @@
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Stack, startStack, until } from './support/daemon.js';
+
+/**
+ *   SDK Client ──stdio──▶ node daemon/dist/cli.js serve ──ZeroMQ──▶ embedded worker (this process)
+ */
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+function text(result: { content: unknown }): string {
+  const first = (result.content as { type: string; text?: string }[])[0];
+  return first?.text ?? '';
+}
+
+describe('daemon over stdio with the embedded worker', () => {
+  it('generates, post-processes and deploys with progress; resources follow', async () => {
+    stack = await startStack();
+    const { client, call } = stack.daemon;
+    const updated: string[] = [];
+    let listChanged = 0;
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri);
+    });
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      listChanged++;
+    });
+    await client.subscribeResource({ uri: 'sprites://manifest' });
+    const progress: number[] = [];
+    const result = await client.callTool(
+      {
+        name: 'generate_sprite',
+        arguments: {
+          prompt: 'knight with a sword',
+          size: [32, 32],
+          name: 'knight',
+          deploy: true,
+          seed: 5,
+        },
+      },
+      undefined,
+      { onprogress: (p) => progress.push(p.progress) },
+    );
+    const s = result.structuredContent as Record<string, unknown>;
+    expect(s, text(result)).toMatchObject({
+      status: 'success',
+      width: 32,
+      height: 32,
+      manifest_updated: true,
+    });
+    expect(s.deployed_path).toBe(`${stack.dir}/assets/sprites/knight.png`);
+    expect(existsSync(s.raw_path as string)).toBe(true);
+    expect(progress.length).toBeGreaterThan(3);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    await until(
+      () => updated.includes('sprites://manifest') && listChanged > 0,
+      'resources/updated + list_changed',
+    );
+    const manifest = JSON.parse(readFileSync(`${stack.dir}/assets/asset_manifest.json`, 'utf8'));
+    expect(manifest.sprites[0]).toMatchObject({
+      name: 'knight',
+      width: 32,
+      height: 32,
+      source: { seed: 5 },
+    });
+    const read = await client.readResource({ uri: 'sprites://knight' });
+    expect(read.contents[0]?.mimeType).toBe('image/png');
+    expect(stack.daemon.stderr()).toContain('"tool":"generate_sprite"');
+  });
+
+  it('answers every tool', async () => {
+    stack = await startStack();
+    const { call } = stack.daemon;
+    const status = await call('get_status');
+    expect(status.structuredContent).toMatchObject({
+      workers: [{ reachable: true, version: '1.0.0' }],
+    });
+    const models = await call('list_models');
+    expect((models.structuredContent as { count: number }).count).toBeGreaterThan(0);
+    expect((await call('list_styles')).structuredContent).toMatchObject({
+      limits: { max_batch_size: 20 },
+    });
+    const batch = await call('generate_batch', {
+      prompts: ['goblin', 'potion', 'tree'],
+      size: [16, 16],
+    });
+    expect(batch.structuredContent).toMatchObject({
+      status: 'success',
+      successful: 3,
+      failed: 0,
+      errors: null,
+    });
+    const ids = (batch.structuredContent as { job_ids: string[] }).job_ids;
+    expect((await call('get_job', { job_id: ids[0] })).structuredContent).toMatchObject({
+      status: 'success',
+    });
+    expect((await call('wait_job', { job_id: ids[1] })).structuredContent).toMatchObject({
+      status: 'success',
+    });
+    expect((await call('cancel_job', { job_id: ids[2] })).structuredContent).toMatchObject({
+      status: 'success',
+    });
+    expect((await call('list_jobs', { limit: 2 })).structuredContent).toMatchObject({ count: 2 });
+    const out = (batch.structuredContent as { output_paths: string[] }).output_paths[0];
+    const deployed = await call('deploy_to_bevy', {
+      sprite_path: out,
+      bevy_assets_dir: `${stack.dir}/assets`,
+      sprite_name: 'goblin',
+    });
+    expect(deployed.structuredContent, text(deployed)).toMatchObject({
+      status: 'success',
+      manifest_updated: true,
+    });
+    const rebuild = await call('rebuild_sprites', { dry_run: true });
+    expect(rebuild.isError === true ? text(rebuild) : 'ok').toMatch(/ok|rebuild|recipe/i);
+    const bad = await call('generate_sprite', { prompt: 'ab' });
+    expect(text(bad)).toMatch(/^Validation error in prompt: Prompt must be at least 3 characters/);
+  });
+
+  it('answers running after wait_s, then wait_job returns the sprite', async () => {
+    stack = await startStack({ stepMs: 40 });
+    const first = await stack.daemon.call('generate_sprite', {
+      prompt: 'stone golem',
+      wait_s: 0.2,
+    });
+    const s = first.structuredContent as { status: string; job_id: string };
+    expect(s.status).toBe('running');
+    const done = await stack.daemon.call('wait_job', { job_id: s.job_id, timeout_s: 30 });
+    expect(done.structuredContent).toMatchObject({ status: 'success', job_id: s.job_id });
+  });
+
+  it('cancels the worker job when the client cancels mid-job', async () => {
+    stack = await startStack({ stepMs: 100 });
+    const { client, call } = stack.daemon;
+    const abort = new AbortController();
+    let sawProgress = false;
+    const pending = client.callTool(
+      { name: 'generate_sprite', arguments: { prompt: 'dragon boss' } },
+      undefined,
+      {
+        signal: abort.signal,
+        onprogress: (p) => {
+          if (p.progress > 5) sawProgress = true;
+        },
+      },
+    );
+    pending.catch(() => undefined);
+    await until(() => sawProgress, 'progress past 5 %');
+    abort.abort('stop');
+    await expect(pending).rejects.toThrow();
+    await until(async () => {
+      const jobs = (await call('list_jobs')).structuredContent as { jobs: { status: string }[] };
+      return jobs.jobs[0]?.status === 'cancelled';
+    }, 'the job to be cancelled');
+    await until(async () => {
+      const st = (await call('get_status')).structuredContent as {
+        workers: { active_jobs: number; queue_size: number }[];
+      };
+      return st.workers[0]?.active_jobs === 0 && st.workers[0]?.queue_size === 0;
+    }, 'the worker to drop the job');
+  });
+
+  it('reports a dead worker with the seed wording', async () => {
+    stack = await startStack();
+    await stack.worker.close();
+    const result = await stack.daemon.call('generate_sprite', { prompt: 'knight', wait_s: 20 });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^Backend connection failed: /);
+  });
+});
