@@ -38,9 +38,9 @@ export class UpdateFeed {
       this.socket = socket;
       const up = new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, waitMs);
-        socket.events.on('connect', () => {
+        socket.events.on('handshake', () => {
           clearTimeout(timer);
-          // the subscribe command travels right after the handshake; give it a moment
+          // the subscription travels right after the handshake; give the PUB a moment to apply it
           setTimeout(resolve, 5);
         });
       });

@@ -79,8 +79,8 @@ function setDotted(tree: Tree, dotted: string, value: unknown): void {
     tree[section] = value;
     return;
   }
-  const sub = (tree[section] ??= {}) as Tree;
-  sub[key] = value;
+  tree[section] ??= {};
+  (tree[section] as Tree)[key] = value;
 }
 
 function envKeyToDotted(name: string): string | undefined {
@@ -130,11 +130,20 @@ function editDistance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        (row[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       prev = tmp;
     }
   }
   return row[b.length] as number;
+}
+
+function sectionHint(section: string): string {
+  const hint = closest(section, [...KEYS.keys()]);
+  return hint === undefined ? '' : `did you mean ${hint}? `;
 }
 
 function describe(value: unknown): string {
@@ -179,7 +188,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
-      const line = e?.linePos?.[0]?.line;
+      // prettyErrors: false leaves linePos unset; the offset is always there
+      const line = e?.linePos?.[0]?.line ?? (e ? counter.linePos(e.pos[0]).line : undefined);
       throw new DaemonError(
         'CONFIG_INVALID',
         `config file ${file}${line ? `:${line}` : ''} is not valid YAML: ${e?.message.split('\n')[0]}; fix the syntax there`,
@@ -187,15 +197,20 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     }
     const data = (doc.toJS() ?? {}) as unknown;
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new DaemonError('CONFIG_INVALID', `config file ${file} must hold a YAML mapping of sections (mcp_server, backend, ...)`);
+      throw new DaemonError(
+        'CONFIG_INVALID',
+        `config file ${file} must hold a YAML mapping of sections (mcp_server, backend, ...)`,
+      );
     }
     for (const [section, value] of Object.entries(data as Tree)) {
       const keys = KEYS.get(section);
       const sectionNode = doc.get(section, true) as { range?: [number, number] } | undefined;
-      const sectionLine = sectionNode?.range ? counter.linePos(sectionNode.range[0]).line : undefined;
+      const sectionLine = sectionNode?.range
+        ? counter.linePos(sectionNode.range[0]).line
+        : undefined;
       if (keys === undefined) {
         warnings.push(
-          `unknown section "${section}" in ${file}${sectionLine ? `:${sectionLine}` : ''} was ignored; known sections: ${[...KEYS.keys()].join(', ')}`,
+          `unknown section "${section}" in ${file}${sectionLine ? `:${sectionLine}` : ''} was ignored; ${sectionHint(section)}known sections: ${[...KEYS.keys()].join(', ')}`,
         );
         continue;
       }
@@ -251,10 +266,18 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       const dotted = issue.path.slice(0, 2).join('.');
       const full = issue.path.join('.');
       const src = sources[dotted] ?? sources[String(issue.path[0])] ?? 'default';
-      const where = src.startsWith('file ') && lineOf.has(dotted) ? `${src.slice(5)}:${lineOf.get(dotted)}` : src;
-      const got = issue.path.reduce<unknown>((v, k) => (v as Tree | undefined)?.[k as string], tree);
+      const where =
+        src.startsWith('file ') && lineOf.has(dotted)
+          ? `${src.slice(5)}:${lineOf.get(dotted)}`
+          : src;
+      const got = issue.path.reduce<unknown>(
+        (v, k) => (v as Tree | undefined)?.[k as string],
+        tree,
+      );
       const allowed =
-        'values' in issue && Array.isArray(issue.values) ? `; allowed: ${issue.values.join(', ')}` : '';
+        'values' in issue && Array.isArray(issue.values)
+          ? `; allowed: ${issue.values.join(', ')}`
+          : '';
       return `config key ${full} (from ${where}) is invalid: ${issue.message}; got ${describe(got)}${allowed}`;
     });
     throw new DaemonError('CONFIG_INVALID', lines.join('\n'));
@@ -262,7 +285,12 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const config = parsed.data;
   // Relative workflow dir from the shipped default resolves against the package.
   if (!isAbsolute(config.generation.workflow_dir)) {
-    const base = sources['generation.workflow_dir']?.startsWith('file ') && file ? dirname(file) : PACKAGE_ROOT;
+    // a user's file resolves it against its own directory; the shipped file's is package-relative
+    const fromUserFile =
+      sources['generation.workflow_dir']?.startsWith('file ') &&
+      file !== undefined &&
+      file !== DEFAULT_CONFIG_FILE;
+    const base = fromUserFile && file ? dirname(file) : PACKAGE_ROOT;
     config.generation.workflow_dir = resolve(base, config.generation.workflow_dir);
   }
   return { config, sources, file, warnings };
