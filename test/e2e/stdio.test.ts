@@ -15,15 +15,15 @@ afterEach(async () => {
   stack = undefined;
 });
 
-function text(result: { content: unknown }): string {
-  const first = (result.content as { type: string; text?: string }[])[0];
+function text(result: object): string {
+  const first = (result as { content: { type: string; text?: string }[] }).content[0];
   return first?.text ?? '';
 }
 
 describe('daemon over stdio with the embedded worker', () => {
   it('generates, post-processes and deploys with progress; resources follow', async () => {
     stack = await startStack();
-    const { client, call } = stack.daemon;
+    const { client } = stack.daemon;
     const updated: string[] = [];
     let listChanged = 0;
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
