@@ -88,7 +88,9 @@ export function drawTile(
   }
 
   // shared border: the same sequence for every tile of the set, mirrored on opposite edges
-  const border = Array.from({ length: n }, () => (edgeRng.chance(0.55) ? dark : mid));
+  // palindromic, so corners agree whichever edge wrote them last
+  const half = Array.from({ length: Math.ceil(n / 2) }, () => (edgeRng.chance(0.55) ? dark : mid));
+  const border = Array.from({ length: n }, (_, k) => half[Math.min(k, n - 1 - k)] as number);
   for (let k = 0; k < n; k++) {
     const m = border[k] as number;
     c.set(k, 0, m);
