@@ -199,6 +199,57 @@ describe('WorkerClient job stream', () => {
     ]);
   });
 
+  // client                 worker
+  //   generate ──────────▶
+  //                 ◀───── job_started, job_started, progress…   (PUB, reply held back 150 ms)
+  //   ◀──────── job_accepted                                    (late)
+  //   → events replayed after 'accepted', in arrival order
+  it('buffers updates that arrive before job_accepted and replays them after it', async () => {
+    const { worker, client } = await setup({ progressIntervalMs: 10, progressCount: 3 });
+    worker.setFaults({ replyDelayMs: 150 });
+    const job = await client.generate(params);
+    const events = await within(collect(job), 'job stream did not end');
+    expect(events[0]).toEqual({ kind: 'accepted', estimatedTimeS: 2 });
+    expect(events.map((e) => e.kind)).toEqual([
+      'accepted',
+      'started',
+      'running',
+      'progress',
+      'progress',
+      'progress',
+      'finished',
+      'progress',
+      'result',
+    ]);
+    expect((await job.result).status).toBe('completed');
+  });
+
+  it.each([
+    [['job_started']],
+    [['progress']],
+    [['job_finished']],
+    [['job_started', 'progress', 'job_finished']],
+  ])('completes when the worker’s %j messages are lost', async (types) => {
+    const { worker, client } = await setup({}, { recoveryIntervalMs: 150 });
+    worker.setFaults({ dropPub: { types } });
+    const job = await client.generate(params);
+    const events = await within(collect(job), 'job stream did not end');
+    expect(events.at(-1)).toMatchObject({ kind: 'result', result: { status: 'completed' } });
+  });
+
+  it('ignores a second run of a duplicate job id after the first ended', async () => {
+    const { worker, client } = await setup();
+    const job = await client.generate(params);
+    const first = await within(job.result, 'first run did not end');
+    // another client re-sends the same id: the worker accepts and runs it again (quirk 12)
+    const other = new WorkerClient({ req: worker.req, pub: worker.pub });
+    clients.push(other);
+    const again = await other.generate(params, { jobId: job.jobId });
+    await within(again.result, 'second run did not end');
+    expect(worker.publishedFor(job.jobId).filter((t) => t === 'job_complete')).toHaveLength(2);
+    expect(await job.result).toBe(first);
+  });
+
   it('reports a failed job from job_error on PUB with the worker text', async () => {
     const text = 'Execution failed: Failed to queue prompt: 400 Client Error: Bad Request for url';
     const { client } = await setup({ failWith: text });

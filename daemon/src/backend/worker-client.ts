@@ -261,6 +261,8 @@ export class WorkerClient {
       );
     } catch (err) {
       tracker.end({ status: 'failed', error: errorMessage(err), code: 'not_started' });
+      // no reply does not mean not queued: ask the worker to drop it, so a re-send elsewhere does not run twice
+      if (isDaemonError(err, 'WORKER_TIMEOUT')) void this.cancel(jobId).catch(() => undefined);
       throw err;
     }
     if (reply.type !== 'job_accepted') {

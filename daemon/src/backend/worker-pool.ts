@@ -7,7 +7,7 @@ import { DaemonError, errorMessage } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { ModelInfo } from '../protocol/messages.js';
 import { fetchResultImage } from './image-fetch.js';
-import { JobStore } from './job-store.js';
+import { type JobRecord, JobStore } from './job-store.js';
 import { runPoolJob } from './pool-job.js';
 import type { GenerateParams, JobHandle, JobOutcome, JobProgress, WorkerHealth } from './types.js';
 import {
@@ -241,7 +241,7 @@ export class WorkerPool {
   }
 
   /** The record of a job (pending or recent, including ones from before a daemon restart). */
-  job(jobId: string) {
+  job(jobId: string): JobRecord | undefined {
     return this.store.get(jobId);
   }
 
