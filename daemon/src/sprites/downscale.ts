@@ -1,0 +1,142 @@
+import type { Grid } from './grid-detect.js';
+import { blankImage, type RawImage } from './raw-image.js';
+
+export interface DownscaleOptions {
+  /** Share of the cell trimmed at each side before sampling (blur and anti-aliasing live there). Default 0.2. */
+  inset?: number;
+  /** Pixels farther than this (max channel difference) from the cell's median are ignored in the mean. Default 40. */
+  tolerance?: number;
+}
+
+/** k-th smallest of the first `n` values of `a` (reorders `a`). */
+function select(a: Uint8Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k] as number;
+  }
+  return a[k] as number;
+}
+
+/** First and last source pixel (inclusive) whose centre lies in the inner part of a cell. */
+function innerRange(c0: number, c1: number, inset: number, extent: number): [number, number] {
+  const margin = (c1 - c0) * inset;
+  let lo = Math.ceil(c0 + margin - 0.5);
+  let hi = Math.floor(c1 - margin - 0.5);
+  if (hi < lo) lo = hi = Math.floor((c0 + c1) / 2);
+  lo = Math.max(0, lo);
+  hi = Math.min(extent - 1, hi);
+  if (hi < lo) lo = hi = Math.min(extent - 1, Math.max(0, Math.floor((c0 + c1) / 2)));
+  return [lo, hi];
+}
+
+/**
+ * One output pixel per grid cell: the majority colour of the cell's inner part.
+ * The per-channel median picks the colour covering more than half of the cell
+ * (a blur would mix neighbours, a single sample would pick up noise); the mean of
+ * the pixels near that median then removes colour noise. Alpha is binarised at 128.
+ */
+export function downscaleToGrid(
+  img: RawImage,
+  grid: Grid,
+  options: DownscaleOptions = {},
+): RawImage {
+  const inset = options.inset ?? 0.2;
+  const tol = options.tolerance ?? 40;
+  const cols = grid.x.cells;
+  const rows = grid.y.cells;
+  const out = blankImage(cols, rows);
+  const xr = new Int32Array(cols * 2);
+  for (let i = 0; i < cols; i++) {
+    const [lo, hi] = innerRange(
+      grid.x.cuts[i] as number,
+      grid.x.cuts[i + 1] as number,
+      inset,
+      img.width,
+    );
+    xr[i * 2] = lo;
+    xr[i * 2 + 1] = hi;
+  }
+  let maxCell = 1;
+  for (let i = 0; i < cols; i++)
+    maxCell = Math.max(maxCell, (xr[i * 2 + 1] as number) - (xr[i * 2] as number) + 1);
+  const yRanges: [number, number][] = [];
+  let maxRows = 1;
+  for (let j = 0; j < rows; j++) {
+    const r = innerRange(grid.y.cuts[j] as number, grid.y.cuts[j + 1] as number, inset, img.height);
+    yRanges.push(r);
+    maxRows = Math.max(maxRows, r[1] - r[0] + 1);
+  }
+  const cap = maxCell * maxRows;
+  const sr = new Uint8Array(cap);
+  const sg = new Uint8Array(cap);
+  const sb = new Uint8Array(cap);
+  const sa = new Uint8Array(cap);
+  const src = img.data;
+  const w4 = img.width * 4;
+  const dst = out.data;
+  for (let j = 0; j < rows; j++) {
+    const [y0, y1] = yRanges[j] as [number, number];
+    for (let i = 0; i < cols; i++) {
+      const x0 = xr[i * 2] as number;
+      const x1 = xr[i * 2 + 1] as number;
+      let n = 0;
+      for (let y = y0; y <= y1; y++) {
+        let p = y * w4 + x0 * 4;
+        for (let x = x0; x <= x1; x++, p += 4, n++) {
+          sr[n] = src[p] as number;
+          sg[n] = src[p + 1] as number;
+          sb[n] = src[p + 2] as number;
+          sa[n] = src[p + 3] as number;
+        }
+      }
+      const o = (j * cols + i) * 4;
+      const half = n >> 1;
+      if (select(sa, n, half) < 128) continue; // transparent cell, stays 0,0,0,0
+      // Medians reorder the scratch arrays independently, so take them from copies'
+      // order-free statistics: median per channel, then re-scan the cell for the mean.
+      const mr = select(sr, n, half);
+      const mg = select(sg, n, half);
+      const mb = select(sb, n, half);
+      let tr = 0;
+      let tg = 0;
+      let tb = 0;
+      let cnt = 0;
+      for (let y = y0; y <= y1; y++) {
+        let p = y * w4 + x0 * 4;
+        for (let x = x0; x <= x1; x++, p += 4) {
+          const r = src[p] as number;
+          const g = src[p + 1] as number;
+          const b = src[p + 2] as number;
+          if (Math.abs(r - mr) <= tol && Math.abs(g - mg) <= tol && Math.abs(b - mb) <= tol) {
+            tr += r;
+            tg += g;
+            tb += b;
+            cnt++;
+          }
+        }
+      }
+      dst[o] = cnt > 0 ? Math.round(tr / cnt) : mr;
+      dst[o + 1] = cnt > 0 ? Math.round(tg / cnt) : mg;
+      dst[o + 2] = cnt > 0 ? Math.round(tb / cnt) : mb;
+      dst[o + 3] = 255;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+import { edgeProfiles, removeBaseline, suppressJpegBlocks } from './edge-profile.js';
+import {
+  combScores,
+  edgeAutocorrelation,
+  type GridAxis,
+  layCells,
+  measureAxis,
+  periodGrid,
+  refineAxis,
+} from './grid-axis.js';
+import type { RawImage } from './raw-image.js';
+
+/** The detected logical grid of an image: one `GridAxis` per direction. */
+export interface Grid {
+  x: GridAxis;
+  y: GridAxis;
+  /** min of both axes' phase coherence, 0..1. */
+  confidence: number;
+  /** How the grid was found. */
+  source: 'detected' | 'explicit' | 'identity';
+}
+
+export interface GridOptions {
+  /** Force this logical size [w, h] (cells per axis); the phase is still measured. */
+  logicalSize?: [number, number] | undefined;
+  /** Smallest logical size considered when detecting (default 8 cells). */
+  minCells?: number;
+  /** Smallest cell considered, px (default 2). */
+  minPeriod?: number;
+  /** Below this coherence no grid is trusted and the image is taken 1:1 (default 0.15). */
+  minConfidence?: number;
+  /** The source was a JPEG: flatten its 8-px block edges before looking for a grid. */
+  jpeg?: boolean;
+}
+
+function identityAxis(extent: number): GridAxis {
+  return { period: 1, phase: 0, coherence: 0, ...layCells(extent, 1, 0, extent) };
+}
+
+/** Index of the largest value. */
+function argmax(a: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if ((a[i] as number) > (a[best] as number)) best = i;
+  return best;
+}
+
+/**
+ * Finds the logical pixel grid of an upscaled pixel-art image: period (float, per
+ * axis), phase and a confidence. Both axes vote together for the scale (pixels are
+ * square, so the evidence adds up), then each axis settles its own exact period
+ * within ±5 % (SDXL grids are not always exactly square) and its phase.
+ * An explicit `logicalSize` fixes the periods to extent/size and only measures the
+ * phase. Without any grid the image is taken as already 1:1 (`source: 'identity'`).
+ */
+export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
+  const profiles = edgeProfiles(img);
+  if (options.jpeg) {
+    suppressJpegBlocks(profiles.x);
+    suppressJpegBlocks(profiles.y);
+  }
+  const vx = removeBaseline(profiles.x);
+  const vy = removeBaseline(profiles.y);
+  if (options.logicalSize) {
+    const [w, h] = options.logicalSize;
+    const px = img.width / w;
+    const py = img.height / h;
+    const mx = measureAxis(vx, px);
+    const my = measureAxis(vy, py);
+    const x = { period: px, ...mx, ...layCells(img.width, px, mx.phase, w) };
+    const y = { period: py, ...my, ...layCells(img.height, py, my.phase, h) };
+    return { x, y, confidence: Math.min(mx.coherence, my.coherence), source: 'explicit' };
+  }
+  const minCells = options.minCells ?? 8;
+  const minPeriod = options.minPeriod ?? 2;
+  const minConfidence = options.minConfidence ?? 0.15;
+  const maxPeriod = Math.max(minPeriod + 1, Math.min(img.width, img.height) / minCells);
+  const maxLag = (extent: number) => Math.min(extent - 8, Math.max(3 * maxPeriod, extent / 2));
+  const ax0 = edgeAutocorrelation(vx, minPeriod, maxLag(img.width));
+  const ay0 = edgeAutocorrelation(vy, minPeriod, maxLag(img.height));
+  const rx = ax0.r;
+  const ry = ay0.r;
+  const lowest = Math.min(maxPeriod - 0.5, Math.max(minPeriod, Math.min(ax0.lobe, ay0.lobe)));
+  const periods = periodGrid(lowest, maxPeriod, Math.max(rx.length, ry.length));
+  const sx = combScores(rx, periods, lowest);
+  const sy = combScores(ry, periods, lowest);
+  const joint = new Float64Array(periods.length);
+  for (let i = 0; i < joint.length; i++) joint[i] = (sx[i] as number) + (sy[i] as number);
+  const pj = periods[argmax(joint)] as number;
+  const perAxis = (s: Float64Array) => {
+    let best = -1;
+    for (let i = 0; i < periods.length; i++) {
+      const p = periods[i] as number;
+      if (Math.abs(p - pj) <= pj * 0.05 && (best < 0 || (s[i] as number) > (s[best] as number)))
+        best = i;
+    }
+    return periods[best] as number;
+  };
+  const span = (p: number, extent: number) => Math.min(0.04 * p, (0.5 * p * p) / extent + 0.02);
+  const px0 = perAxis(sx);
+  const py0 = perAxis(sy);
+  const ax = refineAxis(vx, px0, span(px0, img.width));
+  const ay = refineAxis(vy, py0, span(py0, img.height));
+  if (!ax || !ay || Math.max(ax.coherence, ay.coherence) < minConfidence) {
+    return {
+      x: identityAxis(img.width),
+      y: identityAxis(img.height),
+      confidence: 0,
+      source: 'identity',
+    };
+  }
+  const x = { ...ax, ...layCells(img.width, ax.period, ax.phase) };
+  const y = { ...ay, ...layCells(img.height, ay.period, ay.phase) };
+  return { x, y, confidence: Math.min(ax.coherence, ay.coherence), source: 'detected' };
+}

@@ -1,0 +1,11 @@
+/**
+ * Sprite post-processing: raw model output → clean pixel-art sprites, sheets and
+ * tilesets. `processSprite` and `processSheet` are the entry points the service
+ * and the CLI call; everything else is exported for tools and tests.
+ */
+export { decodeImage, encodePng } from './decode.js';
+export { listPalettes, resolvePalette } from './palettes.js';
+export type { Detected } from './pipeline.js';
+export { type ProcessedSprite, processSprite } from './process-sprite.js';
+export { type EffectiveSettings, PIPELINE_VERSION, type SpriteOptions } from './settings.js';
+export { listStyles, resolveSpriteOptions } from './styles.js';
