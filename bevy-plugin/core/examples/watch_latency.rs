@@ -18,13 +18,17 @@ const NAME: &str = "asset_manifest.json";
 
 fn manifest(revision: u64, entries: usize) -> Vec<u8> {
     let sprites: Vec<_> = (0..entries)
-        .map(|i| json!({"name": format!("sprite_{i}"), "path": format!("sprites/sprite_{i}.png"),
+        .map(|i| {
+            json!({"name": format!("sprite_{i}"), "path": format!("sprites/sprite_{i}.png"),
             "deployed_at": "2026-11-25T00:00:00Z", "kind": "sprite", "width": 32, "height": 32,
             "hash": format!("{:064x}", revision * 1000 + i as u64), "revision": revision,
-            "source": {"prompt": "a small pixel-art sprite", "style": "pixel_art", "seed": i}}))
+            "source": {"prompt": "a small pixel-art sprite", "style": "pixel_art", "seed": i}})
+        })
         .collect();
-    serde_json::to_vec_pretty(&json!({"version": 1, "updated_at": format!("r{revision}"), "sprites": sprites}))
-        .unwrap()
+    serde_json::to_vec_pretty(
+        &json!({"version": 1, "updated_at": format!("r{revision}"), "sprites": sprites}),
+    )
+    .unwrap()
 }
 
 /// Write the temp file outside the watched folder, then rename over (what the daemon does).
@@ -56,13 +60,23 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn row(label: &str, mut ms: Vec<f64>, missed: usize) -> (f64, f64) {
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let (p50, p99, max) = (percentile(&ms, 0.5), percentile(&ms, 0.99), *ms.last().unwrap());
-    eprintln!("| {label:<34} | {:>5} | {missed:>6} | {p50:>8.3} | {p99:>8.3} | {max:>8.3} |", ms.len());
+    let (p50, p99, max) = (
+        percentile(&ms, 0.5),
+        percentile(&ms, 0.99),
+        *ms.last().unwrap(),
+    );
+    eprintln!(
+        "| {label:<34} | {:>5} | {missed:>6} | {p50:>8.3} | {p99:>8.3} | {max:>8.3} |",
+        ms.len()
+    );
     (p50, p99)
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let notify_deploys = args.first().copied().unwrap_or(300);
     let poll_deploys = args.get(1).copied().unwrap_or(40);
     let entries = args.get(2).copied().unwrap_or(100);
@@ -78,7 +92,10 @@ fn main() {
     let (raw_tx, raw_rx) = unbounded::<Instant>();
     let mut raw = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(e) = res {
-            if e.paths.iter().any(|p| p.file_name().is_some_and(|n| n == NAME)) {
+            if e.paths
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| n == NAME))
+            {
                 let _ = raw_tx.send(Instant::now());
             }
         }
@@ -92,7 +109,9 @@ fn main() {
     wait_revision(&rx, 1).expect("initial read");
 
     let (mut raw_ms, mut core_ms, mut missed) = (Vec::new(), Vec::new(), 0);
-    let bytes: Vec<Vec<u8>> = (2..2 + notify_deploys as u64).map(|r| manifest(r, entries)).collect();
+    let bytes: Vec<Vec<u8>> = (2..2 + notify_deploys as u64)
+        .map(|r| manifest(r, entries))
+        .collect();
     for (i, b) in bytes.iter().enumerate() {
         while raw_rx.try_recv().is_ok() {}
         let revision = i as u64 + 2;
@@ -109,7 +128,10 @@ fn main() {
 
     // Poll fallback (no inotify), 250 ms period; deploys at pseudo-random phases.
     let (ptx, prx) = unbounded();
-    let opts = WatchOptions { mode: WatchMode::Poll, ..WatchOptions::default() };
+    let opts = WatchOptions {
+        mode: WatchMode::Poll,
+        ..WatchOptions::default()
+    };
     let poller = ManifestWatcher::start(assets.join(NAME), opts, ptx);
     let first = 2 + notify_deploys as u64;
     let _ = prx.recv_timeout(Duration::from_secs(2));
@@ -127,8 +149,12 @@ fn main() {
 
     let size = manifest(1, entries).len();
     eprintln!("\nmanifest rename → event latency, {entries} entries ({size} bytes), ms");
-    eprintln!("| measured                           |     n | missed |      p50 |      p99 |      max |");
-    eprintln!("|------------------------------------|-------|--------|----------|----------|----------|");
+    eprintln!(
+        "| measured                           |     n | missed |      p50 |      p99 |      max |"
+    );
+    eprintln!(
+        "|------------------------------------|-------|--------|----------|----------|----------|"
+    );
     let (raw50, raw99) = row("raw notify event (baseline)", raw_ms, 0);
     let (core50, core99) = row("core watcher, notify (parsed diff)", core_ms, missed);
     row("core watcher, poll 250 ms fallback", poll_ms, poll_missed);
@@ -136,6 +162,10 @@ fn main() {
         "\nratio core/raw: p50 {:.2}x, p99 {:.2}x; target p99 <= 50 ms: {}",
         core50 / raw50.max(1e-6),
         core99 / raw99.max(1e-6),
-        if core99 <= 50.0 && missed == 0 { "met" } else { "NOT met" }
+        if core99 <= 50.0 && missed == 0 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }

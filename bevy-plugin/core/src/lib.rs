@@ -12,6 +12,7 @@ pub mod jsonrpc;
 pub mod manifest;
 pub mod mcp;
 pub mod service;
+pub mod sync;
 pub mod watch;
 
 pub use daemon::{DaemonConfig, DaemonError, DaemonStatus, RestartPolicy};
@@ -20,4 +21,5 @@ pub use jobs::{GenerateRequest, JobId, JobOptions, JobSnapshot, JobState};
 pub use manifest::{Grid, Manifest, ManifestDiff, ManifestEntry, SpriteKind};
 pub use mcp::{ClientInfo, McpClient, McpError, Progress, RequestOptions};
 pub use service::{Service, ServiceConfig};
+pub use sync::{frame_index, plan_updates, regenerate_request, AssetAction, SpriteUpdate};
 pub use watch::{WatchMode, WatchOptions};

@@ -1,0 +1,196 @@
+//! `SpriteGenEditorPlugin` (feature `egui`): a window to generate sprites, follow and cancel
+//! jobs, and browse/regenerate what is deployed. An `egui::Window` works unchanged across
+//! bevy_egui 0.40–0.42.
+
+use bevy::prelude::*;
+use bevy_egui::{egui, EguiContexts, EguiPlugin, EguiPrimaryContextPass, EguiTextureHandle};
+use bevy_plugin_core::{regenerate_request, DaemonStatus, GenerateRequest, JobState};
+
+use crate::param::SpriteGen;
+
+/// Adds the panel (and `EguiPlugin` when the app has none yet).
+pub struct SpriteGenEditorPlugin;
+
+impl Plugin for SpriteGenEditorPlugin {
+    fn build(&self, app: &mut App) {
+        if !app.is_plugin_added::<EguiPlugin>() {
+            app.add_plugins(EguiPlugin::default());
+        }
+        app.init_resource::<EditorForm>()
+            .add_systems(EguiPrimaryContextPass, sprite_gen_panel);
+    }
+}
+
+/// What the user typed; kept between frames.
+#[derive(Resource)]
+struct EditorForm {
+    name: String,
+    prompt: String,
+    style: String,
+    palette: String,
+    size: u32,
+    frames: u32,
+}
+
+impl Default for EditorForm {
+    fn default() -> Self {
+        Self {
+            name: "new_sprite".into(),
+            prompt: String::new(),
+            style: "pixel_art".into(),
+            palette: String::new(),
+            size: 32,
+            frames: 1,
+        }
+    }
+}
+
+impl EditorForm {
+    fn request(&self) -> GenerateRequest {
+        let mut request = GenerateRequest::sprite(self.name.trim(), self.prompt.trim())
+            .style(self.style.trim())
+            .size(self.size, self.size);
+        if !self.palette.trim().is_empty() {
+            request = request.palette(self.palette.trim());
+        }
+        if self.frames > 1 {
+            request = request.frames(self.frames);
+        }
+        request
+    }
+}
+
+const THUMB: f32 = 48.0;
+
+fn sprite_gen_panel(
+    mut contexts: EguiContexts,
+    mut form: ResMut<EditorForm>,
+    gen: SpriteGen,
+) -> Result {
+    // Thumbnails must be registered before borrowing the context.
+    let thumbs: Vec<(String, Option<egui::TextureId>)> = gen
+        .entries()
+        .iter()
+        .map(|e| {
+            let id = gen
+                .sprite(&e.name)
+                .map(|s| contexts.add_image(EguiTextureHandle::Strong(s.image.clone())));
+            (e.name.clone(), id)
+        })
+        .collect();
+    let ctx = contexts.ctx_mut()?;
+    egui::Window::new("AI sprites")
+        .default_width(320.0)
+        .show(ctx, |ui| {
+            let status = gen.status();
+            ui.label(format!("daemon: {}", status.label()));
+            if let DaemonStatus::Crashed { stderr_tail, .. } = &status {
+                ui.collapsing("daemon log (last lines)", |ui| {
+                    for line in stderr_tail.iter().rev().take(8).rev() {
+                        ui.monospace(line);
+                    }
+                });
+            }
+            ui.separator();
+            form_ui(ui, &mut form);
+            let ready = status.is_ready();
+            let valid = !form.prompt.trim().is_empty() && !form.name.trim().is_empty();
+            if ui
+                .add_enabled(ready && valid, egui::Button::new("Generate"))
+                .clicked()
+            {
+                gen.generate(form.request());
+            }
+            ui.separator();
+            ui.heading("Jobs");
+            egui::ScrollArea::vertical()
+                .id_salt("jobs")
+                .max_height(160.0)
+                .show(ui, |ui| {
+                    for job in gen.jobs().iter().rev() {
+                        ui.horizontal(|ui| {
+                            ui.label(format!("{} · {}", job.name, job.state.label()));
+                            if job.state.is_active() {
+                                let p = job.progress.unwrap_or(0.0) as f32;
+                                ui.add(
+                                    egui::ProgressBar::new(p)
+                                        .desired_width(100.0)
+                                        .show_percentage(),
+                                );
+                                if ui.small_button("Cancel").clicked() {
+                                    gen.cancel(job.id);
+                                }
+                            }
+                        });
+                        if job.state == JobState::Failed {
+                            if let Some(error) = &job.error {
+                                ui.colored_label(egui::Color32::LIGHT_RED, error);
+                            }
+                        }
+                    }
+                });
+            ui.separator();
+            ui.heading("Deployed");
+            egui::ScrollArea::vertical()
+                .id_salt("gallery")
+                .max_height(260.0)
+                .show(ui, |ui| {
+                    for (entry, (_, thumb)) in gen.entries().iter().zip(&thumbs) {
+                        ui.horizontal(|ui| {
+                            if let Some(id) = thumb {
+                                ui.add(egui::Image::new(egui::load::SizedTexture::new(
+                                    *id,
+                                    [THUMB, THUMB],
+                                )));
+                            }
+                            ui.vertical(|ui| {
+                                ui.label(format!(
+                                    "{} (rev {})",
+                                    entry.name,
+                                    entry.revision.unwrap_or(0)
+                                ));
+                                ui.small(&entry.path);
+                                let again = regenerate_request(entry);
+                                if ui
+                                    .add_enabled(
+                                        ready && again.is_some(),
+                                        egui::Button::new("Regenerate"),
+                                    )
+                                    .clicked()
+                                {
+                                    if let Some(request) = again {
+                                        gen.generate(request);
+                                    }
+                                }
+                            });
+                        });
+                    }
+                });
+        });
+    Ok(())
+}
+
+fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm) {
+    egui::Grid::new("sprite_form")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Name");
+            ui.text_edit_singleline(&mut form.name);
+            ui.end_row();
+            ui.label("Style");
+            ui.text_edit_singleline(&mut form.style);
+            ui.end_row();
+            ui.label("Palette");
+            ui.text_edit_singleline(&mut form.palette)
+                .on_hover_text("e.g. pico8, nes, gameboy; empty = free colours");
+            ui.end_row();
+            ui.label("Size (px)");
+            ui.add(egui::Slider::new(&mut form.size, 8..=256));
+            ui.end_row();
+            ui.label("Frames");
+            ui.add(egui::Slider::new(&mut form.frames, 1..=16));
+            ui.end_row();
+        });
+    ui.label("Prompt");
+    ui.text_edit_multiline(&mut form.prompt);
+}

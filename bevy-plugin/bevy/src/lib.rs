@@ -1,0 +1,49 @@
+//! dgx-pixels for Bevy 0.19: ask for pixel-art sprites from a system or an editor panel, and
+//! see them change on screen when the daemon deploys a new version.
+//!
+//! ```ignore
+//! App::new()
+//!     .add_plugins((DefaultPlugins.set(ImagePlugin::default_nearest()), SpriteGenPlugin::default()))
+//!     .add_systems(Startup, |mut commands: Commands, gen: SpriteGen| {
+//!         if gen.sprite("slime").is_none() {
+//!             gen.generate(GenerateRequest::sprite("slime", "green slime").size(32, 32));
+//!         }
+//!         commands.spawn(GeneratedSprite::new("slime"));
+//!     });
+//! ```
+//!
+//! All logic lives in `bevy-plugin-core` (tested without Bevy); this crate only moves its
+//! events into Bevy messages, assets and components.
+
+mod messages;
+mod param;
+mod plugin;
+mod sprite;
+
+#[cfg(feature = "egui")]
+mod editor;
+
+pub use bevy_plugin_core as core;
+pub use bevy_plugin_core::{
+    DaemonConfig, DaemonStatus, GenerateRequest, JobId, JobSnapshot, JobState, Manifest,
+    ManifestEntry,
+};
+#[cfg(feature = "egui")]
+pub use editor::SpriteGenEditorPlugin;
+pub use messages::{
+    DaemonStatusChanged, SpriteAssetChanged, SpriteAssetRemoved, SpriteJobCancelled,
+    SpriteJobFailed, SpriteJobFinished, SpriteJobProgress,
+};
+pub use param::SpriteGen;
+pub use plugin::{SpriteGenPlugin, SpriteGenService, SpriteGenSystems};
+pub use sprite::{GeneratedSprite, GeneratedSprites, LoadedSprite};
+
+/// `use dgx_pixels_bevy::prelude::*;`
+pub mod prelude {
+    #[cfg(feature = "egui")]
+    pub use crate::SpriteGenEditorPlugin;
+    pub use crate::{
+        GenerateRequest, GeneratedSprite, JobId, SpriteAssetChanged, SpriteGen, SpriteGenPlugin,
+        SpriteJobFailed, SpriteJobFinished, SpriteJobProgress,
+    };
+}

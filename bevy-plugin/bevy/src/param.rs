@@ -1,0 +1,59 @@
+//! `SpriteGen`: the system parameter games use to ask for sprites.
+
+use bevy::ecs::system::SystemParam;
+use bevy::prelude::*;
+use bevy_plugin_core::{DaemonStatus, GenerateRequest, JobId, JobSnapshot, ManifestEntry};
+
+use crate::plugin::SpriteGenService;
+use crate::sprite::{GeneratedSprites, LoadedSprite};
+
+/// Generate, cancel and look up sprites from any system. Never blocks the frame.
+#[derive(SystemParam)]
+pub struct SpriteGen<'w> {
+    service: Res<'w, SpriteGenService>,
+    sprites: Res<'w, GeneratedSprites>,
+}
+
+impl SpriteGen<'_> {
+    /// Queues a generation; the id comes back at once. Follow it with `SpriteJob*` messages.
+    pub fn generate(&self, request: GenerateRequest) -> JobId {
+        self.service.0.submit(request)
+    }
+
+    /// Cancels a job; false when it is unknown or already ended.
+    pub fn cancel(&self, job: JobId) -> bool {
+        self.service.0.cancel(job)
+    }
+
+    pub fn status(&self) -> DaemonStatus {
+        self.service.0.status()
+    }
+
+    /// Every job of this run, oldest first.
+    pub fn jobs(&self) -> Vec<JobSnapshot> {
+        self.service.0.jobs()
+    }
+
+    pub fn job(&self, job: JobId) -> Option<JobSnapshot> {
+        self.service.0.job(job)
+    }
+
+    /// The loaded image (and atlas layout for sheets) of a deployed sprite.
+    pub fn sprite(&self, name: &str) -> Option<&LoadedSprite> {
+        self.sprites.loaded.get(name)
+    }
+
+    /// A sprite's manifest entry (size, grid, revision, source).
+    pub fn entry(&self, name: &str) -> Option<&ManifestEntry> {
+        self.sprites.manifest.as_ref()?.get(name)
+    }
+
+    /// Every manifest entry.
+    pub fn entries(&self) -> &[ManifestEntry] {
+        self.sprites
+            .manifest
+            .as_ref()
+            .map(|m| m.sprites.as_slice())
+            .unwrap_or(&[])
+    }
+}
