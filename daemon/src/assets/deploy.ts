@@ -1,9 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { DaemonError } from '../errors.js';
+import { DaemonError, isDaemonError } from '../errors.js';
 import { appendDeployLog } from './deploy-log.js';
 import { findEntry, replaceManifestEntry } from './manifest.js';
+import { emptyManifest } from './manifest-check.js';
 import type {
   AssetKind,
   FrameGrid,
@@ -201,7 +202,7 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
   assertSafeRelativeName(layout.manifestFile, 'deployment.manifest_file', false);
   const manifestPath = await assertInsideRoot(p.root, layout.manifestFile);
   const tmpDir = await chooseTempDir(p.root, req.stateDir);
-  const store = manifestStore(manifestPath, { tmpDir, ...(req.repair ? { repair: true } : {}) });
+  const store = manifestStore(manifestPath, { tmpDir });
   const updateManifest = req.updateManifest ?? true;
   const result = (
     entry: ManifestEntry,
@@ -219,7 +220,12 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
   });
 
   // Lock-free look first: a dry run, or a re-deploy of identical bytes, ends here.
-  const peeked = await plan(p, await store.peek());
+  const current = await store.peek().catch((err: unknown) => {
+    // With repair, plan against nothing; the commit backs the file up and fixes it.
+    if (req.repair && isDaemonError(err, 'MANIFEST_INVALID')) return emptyManifest();
+    throw err;
+  });
+  const peeked = await plan(p, current);
   if (req.dryRun) {
     const changed = !peeked.pngSame || !peeked.atlasSame;
     return result(peeked.entry, changed, updateManifest && !peeked.entrySame, true);
@@ -254,7 +260,7 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
       result: result(dirty ? now.entry : (now.existing ?? now.entry), changed, dirty, false),
       dirty,
     };
-  });
+  }, req.repair ?? false);
   await log(req, out, started);
   return out;
 }

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { DaemonError, errorMessage } from '../errors.js';
 
@@ -8,12 +9,13 @@ import { DaemonError, errorMessage } from '../errors.js';
  * The cross-process lock around a manifest read-modify-write (several
  * daemons, the CLI and a daemon may deploy into one project at once).
  *
- * proper-lockfile holds `<manifest>.lock` (a directory, created with the
- * atomic mkdir) and refreshes its mtime; a lock whose mtime is older than
- * `staleMs` is taken over. On top of that, the holder writes its pid, host
- * and the lock directory's inode to `<manifest>.lock.owner`: a lock whose
- * owner process is gone (kill -9) is recognised at once instead of after
- * `staleMs`, so a restarted daemon does not stall on its predecessor's lock.
+ * proper-lockfile holds `<manifest>.lock` (a directory) and refreshes its
+ * mtime; a lock not refreshed for `staleMs` is taken over. We hand it an `fs`
+ * whose mkdir builds the lock directory elsewhere with an `owner` file (pid,
+ * host) inside and renames it into place, so the lock and its owner appear in
+ * one atomic step (and vanish in one: rmdir renames it away first). A lock
+ * whose owner process is gone (kill -9) is then recognised at once instead of
+ * after `staleMs`, so a restarted daemon does not stall on its predecessor.
  */
 
 const HOST = hostname();
@@ -22,7 +24,6 @@ const DEFAULT_STALE_MS = 10_000;
 interface Owner {
   pid: number;
   host: string;
-  ino: number;
 }
 
 function processIsGone(pid: number): boolean {
@@ -34,36 +35,64 @@ function processIsGone(pid: number): boolean {
   }
 }
 
-function readOwner(path: string): Owner | undefined {
+function readOwner(lockDir: string): Owner | undefined {
   try {
-    const owner = JSON.parse(fs.readFileSync(path, 'utf8')) as Owner;
-    return typeof owner.pid === 'number' && typeof owner.ino === 'number' ? owner : undefined;
+    const owner = JSON.parse(fs.readFileSync(join(lockDir, 'owner'), 'utf8')) as Owner;
+    return typeof owner.pid === 'number' && typeof owner.host === 'string' ? owner : undefined;
   } catch {
     return undefined;
   }
 }
 
+const isOurs = (path: string) => path.endsWith('.lock');
+const staging = (path: string, what: string) =>
+  `${path}.${process.pid}.${randomBytes(4).toString('hex')}.${what}`;
+
+type Callback = (err: NodeJS.ErrnoException | null) => void;
 type StatCallback = (err: NodeJS.ErrnoException | null, stats?: fs.Stats) => void;
 
-/**
- * proper-lockfile reads the lock's age through `fs.stat`; when the owner file
- * names this exact lock directory (same inode) and a dead process on this
- * host, report the lock as ancient so proper-lockfile's own stale path takes
- * it over. A stable object: proper-lockfile caches mtime precision on it.
- */
+/** A stable object: proper-lockfile caches the mtime precision on it. */
 const lockFs = {
   ...fs,
+  mkdir(path: string, callback: Callback): void {
+    if (!isOurs(path)) return void fs.mkdir(path, callback);
+    const dir = staging(path, 'acquire');
+    const owner: Owner = { pid: process.pid, host: HOST };
+    const giveUp = (err: NodeJS.ErrnoException) =>
+      fs.rm(dir, { recursive: true, force: true }, () => callback(err));
+    fs.mkdir(dir, (err) => {
+      if (err) return callback(err);
+      fs.writeFile(join(dir, 'owner'), JSON.stringify(owner), (err) => {
+        if (err) return giveUp(err);
+        // rename onto an existing (non-empty) lock fails: that is "held".
+        fs.rename(dir, path, (err) => {
+          if (!err) return callback(null);
+          const held = err.code === 'ENOTEMPTY' || err.code === 'EEXIST';
+          giveUp(held ? Object.assign(new Error(`${path} exists`), { code: 'EEXIST' }) : err);
+        });
+      });
+    });
+  },
+  rmdir(path: string, callback: Callback): void {
+    if (!isOurs(path)) return void fs.rmdir(path, callback);
+    const grave = staging(path, 'release');
+    fs.rename(path, grave, (err) => {
+      if (err) return callback(err);
+      const owner = readOwner(grave);
+      if (owner && owner.pid !== process.pid && owner.host === HOST && !processIsGone(owner.pid)) {
+        // Lost a race with another process taking over the same stale lock:
+        // this one belongs to a live holder, so put it back.
+        return void fs.rename(grave, path, () => callback(null));
+      }
+      fs.rm(grave, { recursive: true, force: true }, () => callback(null));
+    });
+  },
+  /** proper-lockfile judges age by mtime; a lock of a dead owner on this host is reported ancient. */
   stat(path: string, callback: StatCallback): void {
     fs.stat(path, (err, stats) => {
-      if (err || !path.endsWith('.lock')) return callback(err, stats);
-      const owner = readOwner(`${path}.owner`);
-      if (
-        owner !== undefined &&
-        owner.ino === stats.ino &&
-        owner.host === HOST &&
-        owner.pid !== process.pid &&
-        processIsGone(owner.pid)
-      ) {
+      if (err || !isOurs(path)) return callback(err, stats);
+      const owner = readOwner(path);
+      if (owner && owner.host === HOST && owner.pid !== process.pid && processIsGone(owner.pid)) {
         stats.mtime = new Date(0);
       }
       callback(null, stats);
@@ -88,7 +117,6 @@ export async function withManifestLock<T>(
   options: LockOptions = {},
 ): Promise<T> {
   const lockPath = `${manifestPath}.lock`;
-  const ownerPath = `${lockPath}.owner`;
   const waitMs = options.waitMs ?? 30_000;
   let compromised: Error | undefined;
   let release: () => Promise<void>;
@@ -119,11 +147,6 @@ export async function withManifestLock<T>(
     );
   }
   try {
-    const { ino } = await stat(lockPath);
-    await writeFile(
-      ownerPath,
-      JSON.stringify({ pid: process.pid, host: HOST, ino } satisfies Owner),
-    );
     const result = await fn();
     if (compromised) {
       throw new DaemonError(
@@ -133,8 +156,6 @@ export async function withManifestLock<T>(
     }
     return result;
   } finally {
-    // Owner file first: a lock left without one falls back to the mtime rule.
-    await unlink(ownerPath).catch(() => undefined);
     await release().catch(() => undefined);
   }
 }

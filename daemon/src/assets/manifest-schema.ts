@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MANIFEST_VERSION, SPRITE_NAME } from './manifest-check.js';
 
 /**
  * The zod mirror of shared/manifest.schema.json (the contract with the Rust
@@ -6,12 +7,7 @@ import { z } from 'zod';
  * Objects are loose: unknown fields pass through and survive a rewrite.
  */
 
-export const MANIFEST_VERSION = 1;
-
-/** One name segment: starts with a letter or digit, then [A-Za-z0-9_.-], ≤ 64 chars. */
-export const NAME_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const SPRITE_NAME =
-  /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(\/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){0,3}$/;
+export { emptyManifest, MANIFEST_VERSION, NAME_SEGMENT, SPRITE_NAME } from './manifest-check.js';
 
 const relativePath = z
   .string()
@@ -73,8 +69,3 @@ export type SpriteSource = z.infer<typeof SpriteSourceSchema>;
 export type ManifestEntry = z.infer<typeof ManifestEntrySchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type AssetKind = ManifestEntry['kind'];
-
-/** A fresh, empty manifest. */
-export function emptyManifest(now = new Date()): Manifest {
-  return { version: MANIFEST_VERSION, updated_at: now.toISOString(), sprites: [] };
-}

@@ -1,8 +1,9 @@
 import { open, stat, writeFile } from 'node:fs/promises';
 import { DaemonError, errorMessage } from '../errors.js';
 import { parseManifest, serializeManifest } from './manifest.js';
+import { emptyManifest } from './manifest-check.js';
 import { type LockOptions, withManifestLock } from './manifest-lock.js';
-import { emptyManifest, type Manifest } from './manifest-schema.js';
+import type { Manifest } from './manifest-schema.js';
 import { commitTempFile, writeTempFile } from './write-atomic.js';
 
 /**
@@ -19,6 +20,7 @@ export type ManifestOp<R> = (manifest: Manifest) => Promise<{ result: R; dirty: 
 
 interface Pending {
   op: ManifestOp<unknown>;
+  repair: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -26,8 +28,6 @@ interface Pending {
 export interface ManifestStoreOptions {
   /** Directory for temp files (same filesystem as the manifest). */
   tmpDir: string;
-  /** Back up and drop invalid content instead of failing (see readManifest). */
-  repair?: boolean;
   lock?: LockOptions;
 }
 
@@ -60,10 +60,14 @@ export class ManifestStore {
     return this.load(false);
   }
 
-  /** Queue `op`; it runs under the lock in the next batch. Resolves with its result. */
-  commit<R>(op: ManifestOp<R>): Promise<R> {
+  /**
+   * Queue `op`; it runs under the lock in the next batch. Resolves with its
+   * result. `repair`: a broken manifest is backed up and its valid entries
+   * kept, instead of failing the op.
+   */
+  commit<R>(op: ManifestOp<R>, repair = false): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ op, repair, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -78,7 +82,7 @@ export class ManifestStore {
           await withManifestLock(
             this.manifestPath,
             async () => {
-              const manifest = await this.load(this.options.repair ?? false);
+              const manifest = await this.load(batch.some((p) => p.repair));
               let dirty = false;
               for (const p of batch) {
                 try {
@@ -126,12 +130,12 @@ export class ManifestStore {
       const text = await handle.readFile('utf8');
       let manifest: Manifest;
       try {
-        manifest = parseManifest(text, this.manifestPath).manifest;
+        manifest = (await parseManifest(text, this.manifestPath)).manifest;
       } catch (err) {
         if (!repair) throw err;
         const backupPath = `${this.manifestPath}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         await writeFile(backupPath, text);
-        manifest = parseManifest(text, this.manifestPath, true).manifest;
+        manifest = (await parseManifest(text, this.manifestPath, true)).manifest;
         // Not cached: the repaired content differs from the file until written.
         return manifest;
       }

@@ -1,14 +1,8 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { DaemonError, errorMessage } from '../errors.js';
-import {
-  emptyManifest,
-  MANIFEST_VERSION,
-  type Manifest,
-  type ManifestEntry,
-  ManifestEntrySchema,
-  ManifestSchema,
-} from './manifest-schema.js';
+import { emptyManifest, isManifestEntry, MANIFEST_VERSION } from './manifest-check.js';
+import type { Manifest, ManifestEntry } from './manifest-schema.js';
 
 /**
  * Reading, checking and (pure) updating of asset_manifest.json. A manifest
@@ -46,6 +40,11 @@ function issueText(issues: z.core.$ZodIssue[], value: unknown): string {
     .join('; ');
 }
 
+function label(raw: unknown, index: number): string {
+  const name = (raw as { name?: unknown } | null)?.name;
+  return `entry #${index}${typeof name === 'string' ? ` ("${name}")` : ''}`;
+}
+
 const REPAIR_HINT =
   'fix or remove it by hand, or deploy with repair (--repair), which keeps a backup copy and drops what is invalid';
 
@@ -54,11 +53,11 @@ const REPAIR_HINT =
  * MANIFEST_INVALID (naming `file` and the entry) unless `lenient`, in which
  * case invalid entries are dropped and listed in `problems`.
  */
-export function parseManifest(
+export async function parseManifest(
   text: string,
   file: string,
   lenient = false,
-): { manifest: Manifest; problems: string[] } {
+): Promise<{ manifest: Manifest; problems: string[] }> {
   const problems: string[] = [];
   const fail = (problem: string): never => {
     throw new DaemonError('MANIFEST_INVALID', `manifest ${file}: ${problem}; ${REPAIR_HINT}`);
@@ -92,36 +91,44 @@ export function parseManifest(
   }
   const seen = new Set<string>();
   const sprites: ManifestEntry[] = [];
-  (doc.sprites as unknown[]).forEach((raw, index) => {
-    const name = (raw as { name?: unknown } | null)?.name;
-    const label = `entry #${index}${typeof name === 'string' ? ` ("${name}")` : ''}`;
-    const parsed = ManifestEntrySchema.safeParse(raw);
+  const list = doc.sprites as unknown[];
+  for (let index = 0; index < list.length; index++) {
+    const raw = list[index];
     let problem: string | undefined;
-    if (!parsed.success) problem = `${label} is invalid: ${issueText(parsed.error.issues, raw)}`;
-    else if (seen.has(parsed.data.name))
-      problem = `${label} repeats the name "${parsed.data.name}"`;
-    if (problem !== undefined) {
-      if (!lenient) fail(problem);
-      problems.push(problem);
-      return;
+    if (!isManifestEntry(raw)) {
+      // The fast check said no; zod (loaded only now) says why.
+      const { ManifestEntrySchema } = await import('./manifest-schema.js');
+      const parsed = ManifestEntrySchema.safeParse(raw);
+      problem = `${label(raw, index)} is invalid${parsed.success ? '' : `: ${issueText(parsed.error.issues, raw)}`}`;
+    } else if (seen.has(raw.name)) {
+      problem = `${label(raw, index)} repeats the name "${raw.name}"`;
+    } else {
+      seen.add(raw.name);
+      sprites.push(raw);
+      continue;
     }
-    const entry = (parsed as { data: ManifestEntry }).data;
-    seen.add(entry.name);
-    sprites.push(entry);
-  });
-  const top = ManifestSchema.safeParse({
-    ...doc,
-    version: doc.version ?? MANIFEST_VERSION,
-    updated_at: doc.updated_at ?? new Date().toISOString(),
-    sprites: [],
-  });
-  if (!top.success) {
-    const problem = `top level is invalid: ${issueText(top.error.issues, doc)}`;
+    if (!lenient) fail(problem);
+    problems.push(problem);
+  }
+  const { version, updated_at } = doc;
+  let problem: string | undefined;
+  if (version !== undefined && version !== MANIFEST_VERSION) {
+    problem = `top level is invalid: version must be ${MANIFEST_VERSION}, got ${describe(version)}`;
+  } else if (updated_at !== undefined && (typeof updated_at !== 'string' || updated_at === '')) {
+    problem = `top level is invalid: updated_at must be a non-empty string, got ${describe(updated_at)}`;
+  }
+  if (problem !== undefined) {
     if (!lenient) fail(problem);
     problems.push(problem);
     return { manifest: { ...emptyManifest(), sprites }, problems };
   }
-  return { manifest: { ...top.data, sprites }, problems };
+  const manifest = {
+    ...doc,
+    version: MANIFEST_VERSION,
+    updated_at: (updated_at as string | undefined) ?? new Date().toISOString(),
+    sprites,
+  } as Manifest;
+  return { manifest, problems };
 }
 
 /**
@@ -149,11 +156,11 @@ export async function readManifest(
     );
   }
   try {
-    return { manifest: parseManifest(text, path).manifest, existed: true };
+    return { manifest: (await parseManifest(text, path)).manifest, existed: true };
   } catch (err) {
     if (!options.repair) throw err;
   }
-  const { manifest, problems } = parseManifest(text, path, true);
+  const { manifest, problems } = await parseManifest(text, path, true);
   const backupPath = `${path}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   await copyFile(path, backupPath);
   return { manifest, existed: true, repaired: { backupPath, problems } };

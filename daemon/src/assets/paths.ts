@@ -1,7 +1,7 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { DaemonError } from '../errors.js';
-import { NAME_SEGMENT } from './manifest-schema.js';
+import { NAME_SEGMENT } from './manifest-check.js';
 
 /**
  * The project jail: every file dgx-pixels writes lands inside the assets root.
@@ -140,7 +140,10 @@ export async function assertInsideRoot(root: string, rel: string): Promise<strin
     );
   }
   const existing = await deepestExisting(target);
-  const realExisting = await realpath(existing).catch(() => existing);
+  // A dangling symlink has no realpath: judge it by where it points.
+  const realExisting = await realpath(existing).catch(async () =>
+    resolve(dirname(existing), await readlink(existing).catch(() => '.')),
+  );
   if (!isInside(realRoot, realExisting)) {
     throw new DaemonError(
       'PATH_OUTSIDE_ASSETS',

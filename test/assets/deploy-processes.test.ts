@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deploySprite } from '../../daemon/src/assets/deploy.js';
+import { type Manifest, ManifestSchema } from '../../daemon/src/assets/manifest-schema.js';
+import { bundleChild } from './support/child-bundle.js';
+import { type Child, spawnChild } from './support/children.js';
+import { makePng } from './support/png.js';
+
+// Real processes against one real manifest: several writers at once, and
+// writers killed with SIGKILL at random instants while a reader keeps reading.
+
+let bundle: string;
+const dirs: string[] = [];
+
+function tempDir(label: string): string {
+  const d = mkdtempSync(join(tmpdir(), `dgx-${label}-`));
+  dirs.push(d);
+  return d;
+}
+
+function readManifestFile(root: string): Manifest {
+  if (!existsSync(join(root, 'asset_manifest.json')))
+    return { version: 1, updated_at: '', sprites: [] };
+  return ManifestSchema.parse(JSON.parse(readFileSync(join(root, 'asset_manifest.json'), 'utf8')));
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  bundle = await bundleChild(new URL('./support/deploy-child.ts', import.meta.url).pathname);
+  dirs.push(dirname(bundle));
+});
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('deploySprite across processes', () => {
+  it('keeps every update when 8 processes deploy 200 sprites each into one manifest', async () => {
+    const root = tempDir('assets');
+    const state = tempDir('state');
+    const children = Array.from({ length: 8 }, (_, p) =>
+      spawnChild(bundle, [root, state, `p${p}`, '200', 'names']),
+    );
+    const results = await Promise.all(children.map((c) => c.exited));
+    for (const [i, r] of results.entries()) {
+      expect(r, `child ${i} stderr: ${children[i]?.stderr.join('')}`).toEqual({
+        code: 0,
+        signal: null,
+      });
+    }
+    const manifest = readManifestFile(root);
+    const names = new Set(manifest.sprites.map((e) => e.name));
+    expect(manifest.sprites).toHaveLength(1600);
+    for (let p = 0; p < 8; p++)
+      for (let i = 0; i < 200; i++) expect(names.has(`p${p}-${i}`)).toBe(true);
+    // Every entry points at its own bytes.
+    for (const e of manifest.sprites.slice(0, 50)) {
+      expect(sha(readFileSync(join(root, e.path)))).toBe(e.hash);
+    }
+    const log = readFileSync(join(state, 'deploy-log.jsonl'), 'utf8').trim().split('\n');
+    expect(log).toHaveLength(1600);
+  }, 120_000);
+
+  it('takes over a lock left by a killed holder at once, not after the 10 s stale time', async () => {
+    const root = tempDir('assets');
+    const holder = spawnChild(bundle, [root, tempDir('state'), 'h', '0', 'hold']);
+    await holder.waitFor('locked', 10_000);
+    holder.proc.kill('SIGKILL');
+    await holder.exited;
+    const started = performance.now();
+    const r = await deploySprite({ assetsRoot: root, name: 'after_kill', png: makePng(8, 8, 1) });
+    expect(r.revision).toBe(1);
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  /*
+   * Two lanes, each: spawn a writer → wait for "ready" → sleep 0..25 ms →
+   * SIGKILL → check the manifest. A third party reads the manifest in a loop
+   * the whole time and must never see a torn or invalid file.
+   */
+  it('survives 200 SIGKILLs of deploying processes with no lost, torn or invented update', async () => {
+    const root = tempDir('assets');
+    const state = tempDir('state');
+    const kills = 200;
+    const lanes = 2;
+    const okNames = new Set<string>();
+    const startedNames = new Set<string>();
+    let reads = 0;
+    let readerError: string | undefined;
+    let stop = false;
+    const reader = (async () => {
+      while (!stop) {
+        let text: string;
+        try {
+          text = await readFile(join(root, 'asset_manifest.json'), 'utf8');
+        } catch {
+          await sleep(1);
+          continue;
+        }
+        const parsed = ManifestSchema.safeParse(
+          (() => {
+            try {
+              return JSON.parse(text);
+            } catch (err) {
+              readerError ??= `torn manifest (${text.length} bytes): ${String(err)}`;
+              return undefined;
+            }
+          })(),
+        );
+        if (!parsed.success) readerError ??= `invalid manifest: ${parsed.error.message}`;
+        reads++;
+        await sleep(0);
+      }
+    })();
+
+    const tornByLane = Array.from({ length: lanes }, () => new Set<string>());
+    const checkAfterKill = (child: Child, lane: number) => {
+      for (const line of child.lines) {
+        const [kind, name] = line.split(' ');
+        if (kind === 'start' && name) startedNames.add(name);
+        if (kind === 'ok' && name) okNames.add(name);
+      }
+      const manifest = readManifestFile(root); // parses and matches the schema, or throws
+      const inManifest = new Set(manifest.sprites.map((e) => e.name));
+      for (const n of okNames)
+        expect(inManifest.has(n), `completed deploy ${n} missing`).toBe(true);
+      for (const n of inManifest) {
+        if (n.startsWith(`l${lane}k`))
+          expect(startedNames.has(n), `entry ${n} was never deployed`).toBe(true);
+      }
+      // This child's deploys that were started but never reported: at most one (the in-flight one) may be in.
+      const mine = child.lines
+        .filter((l) => l.startsWith('start '))
+        .map((l) => l.split(' ')[1] as string);
+      const done = new Set(
+        child.lines.filter((l) => l.startsWith('ok ')).map((l) => l.split(' ')[1] as string),
+      );
+      const inFlight = mine.filter(
+        (n) => !done.has(n) && !n.startsWith('hero-') && inManifest.has(n),
+      );
+      expect(
+        inFlight.length,
+        `in-flight names present: ${inFlight.join(', ')}`,
+      ).toBeLessThanOrEqual(1);
+      // Entries of this lane point at a PNG with their hash, except a name whose
+      // deploy was cut between the PNG rename and the manifest rename (PNG first,
+      // manifest last), until a later deploy of it completes.
+      const torn = tornByLane[lane] as Set<string>;
+      for (const l of child.lines) if (l.startsWith('ok ')) torn.delete(l.split(' ')[1] as string);
+      const last = mine.at(-1);
+      if (last !== undefined && !done.has(last)) torn.add(last);
+      for (const e of manifest.sprites) {
+        if (!e.name.startsWith(`l${lane}k`) && e.name !== `hero-${lane}`) continue;
+        if (torn.has(e.name)) continue;
+        expect(
+          sha(readFileSync(join(root, e.path))),
+          `${e.name} bytes differ from its manifest hash`,
+        ).toBe(e.hash);
+      }
+      // The shared name's revision never goes backwards.
+      const heroOks = child.lines
+        .filter((l) => l.startsWith(`ok hero-${lane} `))
+        .map((l) => Number(l.split(' ')[2]));
+      const hero = manifest.sprites.find((e) => e.name === `hero-${lane}`);
+      if (heroOks.length > 0) expect(hero?.revision).toBeGreaterThanOrEqual(Math.max(...heroOks));
+    };
+
+    let killed = 0;
+    let progressed = 0;
+    const runLane = async (lane: number) => {
+      for (let k = 0; k < kills / lanes; k++) {
+        const child = spawnChild(bundle, [
+          root,
+          state,
+          `l${lane}k${k}`,
+          '1000',
+          `crash`,
+          String(lane),
+        ]);
+        await child.waitFor('ready', 15_000);
+        await sleep(Math.random() * 40);
+        child.proc.kill('SIGKILL');
+        const exit = await child.exited;
+        expect(exit.signal, `child exited by itself: ${child.stderr.join('')}`).toBe('SIGKILL');
+        killed++;
+        if (child.lines.some((l) => l.startsWith('ok '))) progressed++;
+        checkAfterKill(child, lane);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: lanes }, (_, lane) => runLane(lane)));
+    } finally {
+      stop = true;
+      await reader;
+    }
+    expect(readerError).toBeUndefined();
+    expect(killed).toBe(kills);
+    expect(reads).toBeGreaterThan(kills);
+    // The kills landed mid-work: most writers completed something before dying.
+    expect(progressed).toBeGreaterThan(kills / 4);
+    expect(okNames.size).toBeGreaterThan(kills / 2);
+  }, 180_000);
+});
