@@ -43,7 +43,10 @@ impl Drop for Worker {
     }
 }
 
-#[expect(clippy::zombie_processes, reason = "the Worker guard kills and waits on drop")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the Worker guard kills and waits on drop"
+)]
 fn start_worker(cli: &Path, output_dir: &Path) -> Worker {
     let mut child = Command::new("node")
         .arg(cli)
