@@ -107,6 +107,8 @@ export async function runPoolJob(
     }
   }
   if (cancelled) return { status: 'cancelled' };
+  if (pool.isClosed)
+    return { status: 'failed', error: `job ${jobId} did not finish: the daemon is shutting down` };
   const only = errors.length === 1 ? errors[0] : undefined;
   return {
     status: 'failed',

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import type { Config } from '../config/schema.js';
 import { DaemonError, errorMessage, isDaemonError } from '../errors.js';
-import { type Logger, silentLogger } from '../log.js';
+import { silentLogger } from '../log.js';
 import type {
   JobStateSchema,
   ModelInfo,
@@ -11,6 +10,7 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from '../protocol/messages.js';
+import type { WorkerClientOptions } from './client-options.js';
 import { findResultFile, mapWorkerPath } from './image-fetch.js';
 import { superviseJob } from './job-supervisor.js';
 import { JobTracker } from './job-tracker.js';
@@ -20,51 +20,7 @@ import { UpdateFeed } from './update-feed.js';
 
 export type StatusInfo = z.infer<typeof StatusInfoSchema>;
 export type JobStateReply = z.infer<typeof JobStateSchema>;
-
-export interface WorkerClientOptions {
-  /** REQ endpoint (the worker's REP). */
-  req: string;
-  /** PUB endpoint (the worker's updates). */
-  pub: string;
-  /** Display name (default: req). */
-  name?: string;
-  /** One REQ round trip, ms (backend.request_timeout_ms, default 5000). */
-  requestTimeoutMs?: number;
-  /** Reachability check, ms (backend.ping_timeout_ms, default 250). */
-  pingTimeoutMs?: number;
-  /** Lazy Pirate retries of idempotent requests (backend.max_retries, default 3). */
-  maxRetries?: number;
-  /** Longest a generation may take, s (backend.timeout_s, default 300). */
-  timeoutS?: number;
-  /** Ask for inline PNG bytes (backend.return_image, default true). */
-  returnImage?: boolean;
-  /** Worker path prefix → local prefix (backend.path_map), also scanned for missed results. */
-  pathMap?: Readonly<Record<string, string>>;
-  /** Quiet time after which a job's state is asked for (job_status or status polling), ms (default 2000). */
-  recoveryIntervalMs?: number;
-  logger?: Logger;
-}
-
-/** Options of one worker from the config (see workerEndpoints in config/load.ts). */
-export function clientOptionsFromConfig(
-  config: Config,
-  endpoint: { name: string; req: string; pub: string },
-  logger?: Logger,
-): WorkerClientOptions {
-  const b = config.backend;
-  const options: WorkerClientOptions = {
-    ...endpoint,
-    requestTimeoutMs: b.request_timeout_ms,
-    pingTimeoutMs: b.ping_timeout_ms,
-    maxRetries: b.max_retries,
-    timeoutS: b.timeout_s,
-    returnImage: b.return_image,
-    pathMap: b.path_map,
-    recoveryIntervalMs: Math.min(b.health_interval_ms, 5000),
-  };
-  if (logger !== undefined) options.logger = logger;
-  return options;
-}
+export { clientOptionsFromConfig, type WorkerClientOptions } from './client-options.js';
 
 /**
  * Talks to one DGX worker (PROTOCOL.md): REQ/REP with Lazy-Pirate recovery and
@@ -273,6 +229,8 @@ export class WorkerClient {
             ? reply.message
             : `unexpected ${reply.type}`;
       tracker.end({ status: 'failed', error: why, code: 'rejected' });
+      // the Python worker can answer job_error after it queued the job (PROTOCOL.md 6): drop it there
+      if (reply.type === 'job_error') void this.cancel(jobId).catch(() => undefined);
       throw new DaemonError(
         'WORKER_ERROR',
         `worker ${this.name} rejected generate for job ${jobId}: ${why}`,

@@ -9,60 +9,12 @@ import type { ModelInfo } from '../protocol/messages.js';
 import { fetchResultImage } from './image-fetch.js';
 import { type JobRecord, JobStore } from './job-store.js';
 import { runPoolJob } from './pool-job.js';
-import type { GenerateParams, JobHandle, JobOutcome, JobProgress, WorkerHealth } from './types.js';
-import {
-  clientOptionsFromConfig,
-  WorkerClient,
-  type WorkerClientOptions,
-} from './worker-client.js';
+import type { PendingJob, PoolWorker, SubmitOptions, WorkerPoolOptions } from './pool-types.js';
+import type { GenerateParams, JobHandle, JobOutcome, WorkerHealth } from './types.js';
+import { clientOptionsFromConfig, WorkerClient } from './worker-client.js';
 import { WorkerHealthMonitor } from './worker-health.js';
 
-export interface WorkerPoolOptions {
-  /** One entry per worker; each becomes a WorkerClient. */
-  workers: WorkerClientOptions[];
-  /** Most jobs queued or running at once; more → BUSY (performance.max_pending_jobs, default 256). */
-  maxPendingJobs?: number;
-  /** Health check period, ms (backend.health_interval_ms, default 2000; 0 disables). */
-  healthIntervalMs?: number;
-  /** Where completed jobs' raw PNGs are written (default: <tmpdir>/dgx-pixels-outputs). */
-  outputDir: string;
-  /** Job records + journal (default: in memory only). */
-  store?: JobStore;
-  /** backend.comfyui_url, for the /view image fallback. */
-  comfyuiUrl?: string | undefined;
-  /** One health-check status round trip, ms (default max(1000, ping time-out)). */
-  healthTimeoutMs?: number;
-  /** Workers tried per job before it fails (default 3). */
-  maxAttempts?: number;
-  logger?: Logger;
-}
-
-export interface SubmitOptions {
-  /** Aborting cancels the job (like cancel(jobId)). */
-  signal?: AbortSignal;
-  /** Called with clamped, monotonic progress. Exceptions are logged and ignored. */
-  onProgress?: (progress: JobProgress) => void;
-  /** Use this id instead of a fresh UUID (must be unique). */
-  jobId?: string;
-}
-
-/** A job between submit and its outcome. */
-export interface PendingJob {
-  /** Set by the runner: cancels the job wherever it is. */
-  cancel: () => void;
-  done: Promise<JobOutcome>;
-}
-
-/** One worker inside the pool. */
-export interface PoolWorker {
-  client: WorkerClient;
-  reachable: boolean | undefined;
-  error?: string | undefined;
-  /** Consecutive failed health checks. */
-  failures: number;
-  /** Jobs of this pool assigned to it and not ended (counted from the pick, before the worker replied). */
-  assigned: number;
-}
+export type { PendingJob, PoolWorker, SubmitOptions, WorkerPoolOptions } from './pool-types.js';
 
 /**
  * Spreads jobs over several DGX workers (DESIGN.md "Scale"): least-loaded
@@ -221,7 +173,13 @@ export class WorkerPool {
    * no worker answers.
    */
   async listModels(): Promise<ModelInfo[]> {
-    const results = await Promise.allSettled(this.workers.map((w) => w.client.listModels()));
+    // ping first: a dead worker fails in ping_timeout_ms instead of request_timeout_ms × retries
+    const results = await Promise.allSettled(
+      this.workers.map(async (w) => {
+        await w.client.ping();
+        return w.client.listModels();
+      }),
+    );
     const byName = new Map<string, ModelInfo>();
     const errors: string[] = [];
     for (const r of results) {
@@ -279,6 +237,10 @@ export class WorkerPool {
   /** Get the bytes of a worker result by every route (inline, path_map, ComfyUI /view). */
   fetchImage(client: WorkerClient, result: { imagePath: string; image?: Uint8Array | undefined }) {
     return fetchResultImage(result, { pathMap: client.opts.pathMap, comfyuiUrl: this.comfyuiUrl });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get log(): Logger {

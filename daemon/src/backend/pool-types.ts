@@ -1,0 +1,51 @@
+import type { Logger } from '../log.js';
+import type { JobStore } from './job-store.js';
+import type { JobOutcome, JobProgress } from './types.js';
+import type { WorkerClient, WorkerClientOptions } from './worker-client.js';
+
+export interface WorkerPoolOptions {
+  /** One entry per worker; each becomes a WorkerClient. */
+  workers: WorkerClientOptions[];
+  /** Most jobs queued or running at once; more → BUSY (performance.max_pending_jobs, default 256). */
+  maxPendingJobs?: number;
+  /** Health check period, ms (backend.health_interval_ms, default 2000; 0 disables). */
+  healthIntervalMs?: number;
+  /** Where completed jobs' raw PNGs are written (default: <tmpdir>/dgx-pixels-outputs). */
+  outputDir: string;
+  /** Job records + journal (default: in memory only). */
+  store?: JobStore;
+  /** backend.comfyui_url, for the /view image fallback. */
+  comfyuiUrl?: string | undefined;
+  /** One health-check status round trip, ms (default max(1000, ping time-out)). */
+  healthTimeoutMs?: number;
+  /** Workers tried per job before it fails (default 3). */
+  maxAttempts?: number;
+  logger?: Logger;
+}
+
+export interface SubmitOptions {
+  /** Aborting cancels the job (like cancel(jobId)). */
+  signal?: AbortSignal;
+  /** Called with clamped, monotonic progress. Exceptions are logged and ignored. */
+  onProgress?: (progress: JobProgress) => void;
+  /** Use this id instead of a fresh UUID (must be unique). */
+  jobId?: string;
+}
+
+/** A job between submit and its outcome. */
+export interface PendingJob {
+  /** Set by the runner: cancels the job wherever it is. */
+  cancel: () => void;
+  done: Promise<JobOutcome>;
+}
+
+/** One worker inside the pool. */
+export interface PoolWorker {
+  client: WorkerClient;
+  reachable: boolean | undefined;
+  error?: string | undefined;
+  /** Consecutive failed health checks. */
+  failures: number;
+  /** Jobs of this pool assigned to it and not ended (counted from the pick, before the worker replied). */
+  assigned: number;
+}
