@@ -119,9 +119,8 @@ async function idleRssMb(script: string): Promise<number> {
     cwd: new URL('../..', import.meta.url).pathname,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let exited = false;
+
   child.on('exit', (code, signal) => {
-    exited = true;
     if (signal !== 'SIGKILL')
       process.stderr.write(`idle child exited early: code ${code} signal ${signal}\n`);
   });
