@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isPng } from '../../daemon/src/backend/image-fetch.js';
+import type { GenerateParams } from '../../daemon/src/backend/types.js';
+import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
+import { WorkerPool } from '../../daemon/src/backend/worker-pool.js';
+import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
+import { within } from '../support/wait.js';
+
+// The client against our own embedded worker (procedural engine): the same
+// wire as the Python worker plus the extensions (inline image, job_status,
+// a terminal message for cancelled jobs).
+const params: GenerateParams = {
+  prompt: 'a green slime',
+  model: 'procedural',
+  size: [512, 512],
+  steps: 10,
+  cfgScale: 7,
+};
+
+let running: RunningWorker[] = [];
+let closers: (() => unknown)[] = [];
+let dirs: string[] = [];
+afterEach(async () => {
+  for (const c of closers) await c();
+  for (const w of running) await w.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  running = [];
+  closers = [];
+  dirs = [];
+});
+
+async function embedded(): Promise<RunningWorker> {
+  const outputDir = mkdtempSync(join(tmpdir(), 'embedded-'));
+  dirs.push(outputDir);
+  const w = await startWorker({ req: 'tcp://127.0.0.1:*', stepMs: 5, outputDir });
+  running.push(w);
+  return w;
+}
+
+describe('WorkerClient against the embedded worker', () => {
+  it('gets the image inline and sees the job_status extension', async () => {
+    const w = await embedded();
+    const client = new WorkerClient({ req: w.reqEndpoint, pub: w.pubEndpoint });
+    closers.push(() => client.close());
+    const job = await client.generate(params);
+    const result = await within(job.result, 'embedded job did not end', 15_000);
+    expect(result.status).toBe('completed');
+    if (result.status === 'completed')
+      expect(result.image !== undefined && isPng(result.image)).toBe(true);
+    const state = await client.jobStatus(job.jobId);
+    expect(state?.state).toBe('completed');
+    expect(client.jobStatusSupported).toBe(true);
+  });
+
+  it('runs a pool job end to end with PNG bytes in hand', async () => {
+    const w = await embedded();
+    const out = mkdtempSync(join(tmpdir(), 'embedded-pool-'));
+    dirs.push(out);
+    const pool = new WorkerPool({
+      workers: [{ req: w.reqEndpoint, pub: w.pubEndpoint }],
+      outputDir: out,
+      healthIntervalMs: 0,
+    });
+    closers.push(() => pool.close());
+    const outcome = await within(pool.submit(params).done, 'pool job did not end', 15_000);
+    expect(outcome.status).toBe('completed');
+    if (outcome.status === 'completed') expect(isPng(outcome.image)).toBe(true);
+  });
+
+  it('ends a cancelled running job cancelled', async () => {
+    const w = await embedded();
+    const client = new WorkerClient({ req: w.reqEndpoint, pub: w.pubEndpoint });
+    closers.push(() => client.close());
+    const job = await client.generate({ ...params, steps: 100 });
+    expect(await client.cancel(job.jobId)).toBe('cancelled');
+    expect(await job.result).toEqual({ status: 'cancelled' });
+  });
+});
