@@ -101,7 +101,7 @@ describe('dgx-pixels doctor', () => {
       detail: `${assets} is writable`,
     });
     expect(byName.comfyui?.status).toBe('skip');
-    expect(worker.requestsOf('ping')).toHaveLength(1);
+    expect(worker.requestsOf('ping')).toHaveLength(2);
     expect(worker.requestsOf('list_models')).toHaveLength(1);
   });
 
