@@ -87,3 +87,26 @@ describe('resources', () => {
     );
   });
 });
+
+describe('logging', () => {
+  it('sends tool-call log notifications only after logging/setLevel, at or above that level', async () => {
+    h = await inMemoryHarness();
+    const logs: { level: string; data: unknown }[] = [];
+    const { LoggingMessageNotificationSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    h.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      logs.push({ level: n.params.level, data: n.params.data });
+    });
+    await h.call('list_styles');
+    await h.client.setLoggingLevel('warning');
+    await h.call('list_styles');
+    await h.call('get_job', { job_id: 'missing' });
+    await h.client.setLoggingLevel('info');
+    await h.call('list_styles');
+    await until(() => logs.length === 2, 'two log notifications');
+    expect(logs[0]).toMatchObject({ level: 'warning', data: { tool: 'get_job', is_error: true } });
+    expect(logs[1]).toMatchObject({
+      level: 'info',
+      data: { tool: 'list_styles', is_error: false },
+    });
+  });
+});

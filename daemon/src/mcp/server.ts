@@ -3,6 +3,7 @@ import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { SpriteService } from '../service.js';
+import { installClientLogging } from './logging.js';
 import { installResources } from './resources.js';
 import { installTools } from './tool-registry.js';
 import { allTools } from './tools/index.js';
@@ -44,11 +45,12 @@ export function createMcpServer(options: McpServerOptions): {
     },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
+  const clientLog = installClientLogging(server);
   installTools(server.server, allTools(config), {
     service,
     config,
     logger,
-    onCall(info, extra) {
+    onCall(info) {
       if (!config.logging.log_tool_calls) return;
       const level = info.isError ? 'warn' : 'info';
       const data = {
@@ -58,12 +60,7 @@ export function createMcpServer(options: McpServerOptions): {
         ...(info.text ? { error: info.text } : {}),
       };
       logger[level](data, 'tool call');
-      server
-        .sendLoggingMessage(
-          { level: MCP_LEVEL[level] ?? 'info', logger: 'dgx-pixels.tools', data },
-          extra.sessionId,
-        )
-        .catch(() => undefined);
+      clientLog(MCP_LEVEL[level] ?? 'info', data);
     },
   });
   const detach = installResources(server, service, logger);
