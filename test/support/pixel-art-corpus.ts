@@ -151,36 +151,54 @@ export async function renderCase(c: CorpusCase): Promise<Buffer> {
     gauss[i + 1] = r * Math.sin(2 * Math.PI * v);
   }
   let gi = Math.floor(rand() * 65536);
-  const sample = [0, 0, 0];
+  // The grid position of each subsample depends only on its column (x) or row (y):
+  // precompute the logical index of both subsamples per column and per row.
+  const uOf = new Int32Array(W * 2);
+  for (let x = 0; x < W * 2; x++) {
+    const xx = (x >> 1) + 0.25 + (x & 1) * 0.5;
+    const u = Math.floor((xx - d.phase[0] + (driftX[x] as number)) / d.scale[0]);
+    uOf[x] = u >= 0 && u < t.width ? u : -1;
+  }
+  const vOf = new Int32Array(H * 2);
+  for (let y = 0; y < H * 2; y++) {
+    const yy = (y >> 1) + 0.25 + (y & 1) * 0.5;
+    const v = Math.floor((yy - d.phase[1] + (driftY[y] as number)) / d.scale[1]);
+    vOf[y] = v >= 0 && v < t.height ? v : -1;
+  }
+  // Colour of each logical cell with its tint, background where transparent.
+  const cellRgb = new Float32Array(t.width * t.height * 3);
+  for (let i = 0; i < t.width * t.height; i++) {
+    const opaque = (t.data[i * 4 + 3] as number) > 0;
+    for (let k = 0; k < 3; k++) {
+      cellRgb[i * 3 + k] = opaque ? (t.data[i * 4 + k] as number) + (tint[i * 3 + k] as number) : (bg[k] as number);
+    }
+  }
+  const shadeX = new Float32Array(W);
+  for (let x = 0; x < W; x++) shadeX[x] = d.shading * Math.cos((x / W) * Math.PI * 1.1);
   for (let y = 0; y < H; y++) {
     const shadeY = Math.sin((y / H) * Math.PI * 1.3);
+    const v0 = vOf[y * 2] as number;
+    const v1 = vOf[y * 2 + 1] as number;
     for (let x = 0; x < W; x++) {
       let r = 0;
       let g = 0;
       let b = 0;
       // 2×2 supersampling: edges that cut a pixel come out blended, as a renderer would.
-      for (let sy = 0; sy < 2; sy++) {
-        const yy = y + 0.25 + sy * 0.5;
-        const v = Math.floor((yy - d.phase[1] + (driftY[y * 2 + sy] as number)) / d.scale[1]);
-        for (let sx = 0; sx < 2; sx++) {
-          const xx = x + 0.25 + sx * 0.5;
-          const u = Math.floor((xx - d.phase[0] + (driftX[x * 2 + sx] as number)) / d.scale[0]);
-          let col = bg;
-          if (u >= 0 && v >= 0 && u < t.width && v < t.height) {
-            const i = v * t.width + u;
-            if ((t.data[i * 4 + 3] as number) > 0) {
-              sample[0] = (t.data[i * 4] as number) + (tint[i * 3] as number);
-              sample[1] = (t.data[i * 4 + 1] as number) + (tint[i * 3 + 1] as number);
-              sample[2] = (t.data[i * 4 + 2] as number) + (tint[i * 3 + 2] as number);
-              col = sample;
-            }
-          }
-          r += col[0] as number;
-          g += col[1] as number;
-          b += col[2] as number;
+      for (let k = 0; k < 4; k++) {
+        const v = k < 2 ? v0 : v1;
+        const u = uOf[x * 2 + (k & 1)] as number;
+        if (u < 0 || v < 0) {
+          r += bg[0] as number;
+          g += bg[1] as number;
+          b += bg[2] as number;
+        } else {
+          const i = (v * t.width + u) * 3;
+          r += cellRgb[i] as number;
+          g += cellRgb[i + 1] as number;
+          b += cellRgb[i + 2] as number;
         }
       }
-      const shade = d.shading * shadeY * Math.cos((x / W) * Math.PI * 1.1);
+      const shade = (shadeX[x] as number) * shadeY;
       const o = (y * W + x) * 3;
       const n = d.noiseSigma;
       out[o] = clamp(r / 4 + shade + n * (gauss[gi++ & 65535] as number));

@@ -21,4 +21,12 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'generate → post-process → deploy one sprite end to end (embedded worker, no GPU)',
     load: async () => (await import('./demo.js')).command,
   },
+  deploy: {
+    summary: 'deploy a PNG into the Bevy assets folder and asset_manifest.json (atomic, locked)',
+    load: async () => (await import('./deploy.js')).command,
+  },
+  process: {
+    summary: 'post-process an image into a pixel-art sprite (grid, palette, background, sheets)',
+    load: async () => (await import('./process.js')).command,
+  },
 };

@@ -11,46 +11,54 @@ export interface EdgeProfiles {
   y: Float64Array;
 }
 
-/** Both profiles in one pass over the pixels (about 2 ms for 1024×1024). */
+/**
+ * Both profiles in one pass over the pixels. The x profile reads every other row
+ * and the y profile every other column: a logical pixel is at least a few source
+ * pixels tall/wide, so this halves the cost without losing an edge.
+ */
 export function edgeProfiles(img: RawImage): EdgeProfiles {
   const { data, width, height } = img;
   const px = new Float64Array(width);
   const py = new Float64Array(height);
-  // Integer accumulators per row are exact and much faster than float adds.
+  // Integer accumulators are exact and faster than float adds; 1020 per row cannot overflow.
   const colSums = new Int32Array(width);
   const rowStride = width * 4;
   for (let y = 0; y < height; y++) {
     const row = y * rowStride;
-    let rowSum = 0;
-    let r0 = data[row] as number;
-    let g0 = data[row + 1] as number;
-    let b0 = data[row + 2] as number;
-    let a0 = data[row + 3] as number;
-    for (let x = 1; x < width; x++) {
-      const i = row + x * 4;
-      const r = data[i] as number;
-      const g = data[i + 1] as number;
-      const b = data[i + 2] as number;
-      const a = data[i + 3] as number;
-      colSums[x] =
-        (colSums[x] as number) +
-        Math.abs(r - r0) +
-        Math.abs(g - g0) +
-        Math.abs(b - b0) +
-        Math.abs(a - a0);
-      r0 = r;
-      g0 = g;
-      b0 = b;
-      a0 = a;
+    if ((y & 1) === 0) {
+      let r0 = data[row] as number;
+      let g0 = data[row + 1] as number;
+      let b0 = data[row + 2] as number;
+      let a0 = data[row + 3] as number;
+      for (let x = 1, i = row + 4; x < width; x++, i += 4) {
+        const r = data[i] as number;
+        const g = data[i + 1] as number;
+        const b = data[i + 2] as number;
+        const a = data[i + 3] as number;
+        colSums[x] =
+          (colSums[x] as number) +
+          Math.abs(r - r0) +
+          Math.abs(g - g0) +
+          Math.abs(b - b0) +
+          Math.abs(a - a0);
+        r0 = r;
+        g0 = g;
+        b0 = b;
+        a0 = a;
+      }
     }
     if (y > 0) {
+      let rowSum = 0;
       const up = row - rowStride;
-      for (let i = 0; i < rowStride; i++) {
-        rowSum += Math.abs((data[row + i] as number) - (data[up + i] as number));
+      for (let i = 0; i < rowStride; i += 8) {
+        rowSum +=
+          Math.abs((data[row + i] as number) - (data[up + i] as number)) +
+          Math.abs((data[row + i + 1] as number) - (data[up + i + 1] as number)) +
+          Math.abs((data[row + i + 2] as number) - (data[up + i + 2] as number)) +
+          Math.abs((data[row + i + 3] as number) - (data[up + i + 3] as number));
       }
       py[y] = rowSum;
     }
-    // Flush before the Int32 sums could overflow (255·4 per row, so never below ~500k rows).
   }
   for (let x = 0; x < width; x++) px[x] = colSums[x] as number;
   return { x: px, y: py };

@@ -6,6 +6,14 @@
 export { decodeImage, encodePng } from './decode.js';
 export { listPalettes, resolvePalette } from './palettes.js';
 export type { Detected } from './pipeline.js';
+export {
+  type ProcessedSheet,
+  processSheet,
+  type SheetLayout,
+  type SheetOptions,
+} from './process-sheet.js';
 export { type ProcessedSprite, processSprite } from './process-sprite.js';
 export { type EffectiveSettings, PIPELINE_VERSION, type SpriteOptions } from './settings.js';
+export type { AsepriteJson, AtlasGrid } from './sheet-layout.js';
 export { listStyles, resolveSpriteOptions } from './styles.js';
+export { makeThumbnail, type ThumbnailOptions } from './thumbnail.js';

@@ -1,0 +1,196 @@
+import { DaemonError } from '../errors.js';
+import { opaqueBounds } from './cleanup.js';
+import { decodeImage, encodePng } from './decode.js';
+import {
+  buildPalette,
+  type Detected,
+  finishFrame,
+  frameToCanvas,
+  prepareFrame,
+  type Timings,
+  timed,
+  usedPalette,
+} from './pipeline.js';
+import { cropImage, type RawImage } from './raw-image.js';
+import { type EffectiveSettings, PIPELINE_VERSION, type SpriteOptions } from './settings.js';
+import { type AsepriteJson, type AtlasGrid, asepriteJson, layoutFrames } from './sheet-layout.js';
+import { resolveSpriteOptions } from './styles.js';
+
+/** How the raw worker image is divided: N animation frames side by side, or a c×r tile grid. */
+export type SheetLayout = { frames: number } | { grid: [number, number] };
+
+export interface SheetOptions extends SpriteOptions {
+  /** Name used for frame keys and the animation tag (default 'sprite'). */
+  name?: string;
+  /** File name recorded in the JSON `meta.image` (default `${name}.png`). */
+  imageName?: string;
+  /** Duration of each animation frame, ms (default 100). */
+  frameDurationMs?: number;
+  /** Gap between frames in the output sheet, px (default 0 for sheets, 2 for tilesets). */
+  spacing?: number;
+  /** Edge pixels copied around each tile against bleeding, px (default 0 for sheets, 1 for tilesets). */
+  extrude?: number;
+}
+
+export interface ProcessedSheet {
+  png: Buffer;
+  width: number;
+  height: number;
+  kind: 'sheet' | 'tileset';
+  json: AsepriteJson;
+  grid: AtlasGrid;
+  /** Detection of each frame (the shared logical size is in every entry). */
+  frames: Detected[];
+  detected: Detected;
+  paletteSize: number;
+  palette: string[];
+  settings: EffectiveSettings;
+  pipelineVersion: string;
+  timingsMs?: Timings;
+}
+
+/** Median of numbers (for the shared logical size). */
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] as number;
+}
+
+/**
+ * Splits one raw worker image into animation frames (`{frames: N}`: N equal
+ * frames side by side) or tiles (`{grid: [c, r]}`), processes every cell with one
+ * logical size (the median of the detected ones, so frames line up) and one shared
+ * palette, and assembles a sheet PNG plus Aseprite json-hash metadata and the grid
+ * Bevy's `TextureAtlasLayout::from_grid` needs. Tilesets keep their background
+ * unless `background` is set explicitly (a tile is usually opaque ground).
+ * @throws DaemonError('BAD_IMAGE') when the image cannot be divided that way.
+ */
+export async function processSheet(
+  input: Buffer | Uint8Array,
+  layout: SheetLayout,
+  options: SheetOptions = {},
+): Promise<ProcessedSheet> {
+  const {
+    name = 'sprite',
+    imageName,
+    frameDurationMs = 100,
+    spacing,
+    extrude,
+    ...spriteOptions
+  } = options;
+  const kind = 'frames' in layout ? 'sheet' : 'tileset';
+  const overrides: SpriteOptions =
+    kind === 'tileset' && spriteOptions.background === undefined
+      ? { ...spriteOptions, background: 'none' }
+      : spriteOptions;
+  const settings = resolveSpriteOptions(overrides.style, overrides);
+  const timings: Timings = {};
+  const t0 = performance.now();
+  const raw = await decodeImage(input, { maxInputPixels: settings.maxInputPixels });
+  timings.decode = performance.now() - t0;
+  const [cols, rows] = 'frames' in layout ? [layout.frames, 1] : layout.grid;
+  if (
+    !Number.isInteger(cols) ||
+    !Number.isInteger(rows) ||
+    cols < 1 ||
+    rows < 1 ||
+    cols > raw.width ||
+    rows > raw.height
+  ) {
+    throw new DaemonError(
+      'BAD_IMAGE',
+      `Cannot split a ${raw.width}×${raw.height} image into ${cols}×${rows} cells; expected positive integers no larger than the image (animation_frames N = N frames side by side).`,
+    );
+  }
+  const cw = Math.floor(raw.width / cols);
+  const ch = Math.floor(raw.height / rows);
+  const cells: RawImage[] = [];
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) cells.push(cropImage(raw, c * cw, r * ch, cw, ch));
+  const format = raw.format;
+  let prepared = cells.map((cell) =>
+    prepareFrame(cell, settings, timings, settings.logicalSize, format),
+  );
+  // One logical size for all frames, or they would not line up in the atlas.
+  const size: [number, number] = settings.logicalSize ?? [
+    median(prepared.map((p) => p.detected.logicalSize[0])),
+    median(prepared.map((p) => p.detected.logicalSize[1])),
+  ];
+  prepared = prepared.map((p, i) =>
+    p.detected.logicalSize[0] === size[0] && p.detected.logicalSize[1] === size[1]
+      ? p
+      : prepareFrame(cells[i] as RawImage, settings, timings, size, format),
+  );
+  const palette = await buildPalette(
+    prepared.map((p) => p.small),
+    settings,
+  );
+  const finished = prepared.map((p) => finishFrame(p.small, palette, settings, timings));
+  // Trim to the union of all frames' boxes so the animation does not jitter.
+  let bounds: ReturnType<typeof opaqueBounds> = null;
+  if (settings.trim) {
+    for (const f of finished) {
+      const b = opaqueBounds(f);
+      if (!b) continue;
+      if (!bounds) bounds = b;
+      else {
+        const x1 = Math.max(bounds.left + bounds.width, b.left + b.width);
+        const y1 = Math.max(bounds.top + bounds.height, b.top + b.height);
+        bounds = {
+          left: Math.min(bounds.left, b.left),
+          top: Math.min(bounds.top, b.top),
+          width: 0,
+          height: 0,
+        };
+        bounds.width = x1 - bounds.left;
+        bounds.height = y1 - bounds.top;
+      }
+    }
+  }
+  const outFrames = timed(timings, 'canvas', () =>
+    finished.map((f) => frameToCanvas(f, settings, bounds)),
+  );
+  const sheet = timed(timings, 'sheet', () =>
+    layoutFrames(
+      outFrames,
+      cols,
+      spacing ?? (kind === 'tileset' ? 2 : 0),
+      extrude ?? (kind === 'tileset' ? 1 : 0),
+    ),
+  );
+  const t1 = performance.now();
+  const png = await encodePng(sheet.image);
+  timings.encode = performance.now() - t1;
+  timings.total = performance.now() - t0;
+  const json = asepriteJson({
+    name,
+    image: imageName ?? `${name}.png`,
+    version: PIPELINE_VERSION,
+    size: { w: sheet.image.width, h: sheet.image.height },
+    frameSize: { w: sheet.grid.frameWidth, h: sheet.grid.frameHeight },
+    positions: sheet.positions,
+    durationsMs: outFrames.map(() => frameDurationMs),
+    tags:
+      kind === 'sheet' ? [{ name, from: 0, to: outFrames.length - 1, direction: 'forward' }] : [],
+  });
+  const used = usedPalette(outFrames);
+  const frames = prepared.map((p) => p.detected);
+  return {
+    png,
+    width: sheet.image.width,
+    height: sheet.image.height,
+    kind,
+    json,
+    grid: sheet.grid,
+    frames,
+    detected: {
+      ...(frames[0] as Detected),
+      confidence: Math.min(...frames.map((f) => f.confidence)),
+      logicalSize: size,
+    },
+    paletteSize: used.length,
+    palette: used,
+    settings,
+    pipelineVersion: PIPELINE_VERSION,
+    timingsMs: timings,
+  };
+}
