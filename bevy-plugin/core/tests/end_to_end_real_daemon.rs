@@ -120,8 +120,9 @@ fn next_event(
         seen.push(format!("{e:?}"));
     }
     panic!(
-        "no {what} within {timeout:?}; events seen:\n{}",
-        seen.join("\n")
+        "no {what} within {timeout:?}; events seen:\n{}\njobs: {:#?}",
+        seen.join("\n"),
+        svc.jobs()
     );
 }
 
@@ -301,5 +302,106 @@ fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
     assert_eq!(svc.status(), DaemonStatus::Stopped);
+    drop(worker);
+}
+
+#[test]
+fn a_daemon_killed_mid_job_is_restarted_and_the_job_ends_with_a_clear_outcome() {
+    let Some(cli) = daemon_cli() else {
+        if std::env::var("DGX_PIXELS_E2E").as_deref() == Ok("skip") {
+            eprintln!("SKIPPED: end-to-end crash test (DGX_PIXELS_E2E=skip)");
+            return;
+        }
+        panic!("daemon build missing: run `npm ci && npm run build` at the repository root");
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let worker = start_worker(&cli, &tmp.path().join("worker-out"));
+    let mut daemon =
+        DaemonConfig::command("node", [cli.to_string_lossy().into_owned(), "serve".into()])
+            .env("DGX_PIXELS_ZMQ_ENDPOINT", &worker.req)
+            .env("DGX_PIXELS_ZMQ_PUB_ENDPOINT", &worker.publish)
+            .env(
+                "DGX_PIXELS_STATE_DIR",
+                tmp.path().join("state").to_string_lossy(),
+            );
+    daemon.restart.initial_backoff = Duration::from_millis(200);
+    let mut config = ServiceConfig::new(daemon, tmp.path().join("assets"));
+    config.jobs = JobOptions {
+        poll_wait_s: 1.0,
+        ..JobOptions::default()
+    };
+    let svc = Service::start(config);
+    svc.wait_ready(Duration::from_secs(30))
+        .expect("daemon ready");
+    let DaemonStatus::Ready { pid, .. } = svc.status() else {
+        panic!("not ready")
+    };
+
+    let job = svc.submit(
+        GenerateRequest::sprite("bat", "a purple bat")
+            .size(32, 32)
+            .seed(3),
+    );
+    // Kill it once the daemon has accepted the job (we hold its job id), mid-generation.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while svc.job(job).and_then(|s| s.daemon_job_id).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon never accepted the job: {:?}",
+            svc.job(job)
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let (mut crash_reason, mut end) = (None, None);
+    next_event(
+        &svc,
+        "the crash and the job's end",
+        Duration::from_secs(60),
+        |e| {
+            match e {
+                Event::Status(DaemonStatus::Crashed { reason, .. }) => {
+                    crash_reason = Some(reason.clone())
+                }
+                Event::Finished { .. } | Event::Failed { .. } | Event::Cancelled { .. } => {
+                    end = Some(e.clone())
+                }
+                _ => {}
+            }
+            crash_reason.is_some() && end.is_some()
+        },
+    );
+    assert_eq!(
+        crash_reason.as_deref(),
+        Some("daemon exited (killed by signal 9)")
+    );
+    match end.unwrap() {
+        // Recovered through get_job on the restarted daemon and finished there.
+        Event::Finished { job: j, .. } => assert_eq!(j, job),
+        // Or failed, saying exactly what happened.
+        Event::Failed { job: j, error } => {
+            assert_eq!(j, job);
+            assert!(
+                error.starts_with("the daemon crashed while job "),
+                "unclear failure: {error}"
+            );
+        }
+        other => panic!("unexpected end {other:?}"),
+    }
+    svc.wait_ready(Duration::from_secs(30))
+        .expect("restarted daemon ready");
+    let DaemonStatus::Ready { pid: new_pid, .. } = svc.status() else {
+        panic!("not ready")
+    };
+    assert_ne!(pid, new_pid, "a new daemon process");
+    eprintln!(
+        "crash outcome: {:?}",
+        svc.job(job).map(|s| (s.state, s.error))
+    );
+    svc.shutdown();
     drop(worker);
 }

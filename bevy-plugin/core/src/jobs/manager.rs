@@ -230,7 +230,7 @@ impl JobManager {
             Err(McpError::Tool { message, .. }) => return Outcome::Failed(message),
             Err(e) if e.is_disconnect() => {
                 return Outcome::Failed(format!(
-                    "the daemon stopped before it accepted {id}: {e}{}",
+                    "the daemon crashed before it answered generate_sprite for {id}, so the job cannot be recovered: {e}{}",
                     self.crash_detail()
                 ))
             }
@@ -312,6 +312,9 @@ impl JobManager {
         let opts = RequestOptions::timeout(self.request_timeout);
         match client.call_tool("get_job", json!({"job_id": daemon_id}), &opts) {
             Ok(out) => match interpret(&out.structured) {
+                Ok(Reported::Failed(error)) => Err(Outcome::Failed(format!(
+                    "the daemon crashed while job {daemon_id} was running; after the restart it reports: {error}"
+                ))),
                 Ok(reported) => {
                     log::info!("{id}: recovered daemon job {daemon_id} after a restart");
                     Ok((client, generation, reported))
