@@ -90,10 +90,12 @@ describe('dgx-pixels worker (CLI)', () => {
       'progress of the job',
     );
     w.child.kill('SIGTERM');
-    const msgs = await client.terminal(req.id as string, 5000);
+    const msgs = await client.terminal(req.id as string, 15_000).catch((err: Error) => {
+      throw new Error(`${err.message}; worker stderr: ${w.stderr().slice(-500)}`);
+    });
     expect(msgs.at(-2)).toMatchObject({ type: 'job_finished', success: false });
     expect(String(msgs.at(-1)?.error)).toContain('Worker shutting down');
-    expect(await within(w.exited, 10_000, 'worker exit after SIGTERM')).toBe(0);
+    expect(await within(w.exited, 15_000, 'worker exit after SIGTERM')).toBe(0);
     expect(w.stderr()).toContain('SIGTERM received, stopping');
   });
 

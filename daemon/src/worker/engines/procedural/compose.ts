@@ -1,5 +1,10 @@
 import sharp from 'sharp';
-import { choosePlacement, type GroundTruth, type RawImage, renderLikeModel } from './render.js';
+import {
+  choosePlacement,
+  type GroundTruth,
+  type RawImage,
+  renderLikeModelSteps,
+} from './render.js';
 import { hashString } from './rng.js';
 import { drawSprite, type LogicalSprite } from './sprite.js';
 
@@ -41,6 +46,31 @@ export interface ProceduralPicture {
  * border. Deterministic in (prompt, seed, style, size, frames, grid).
  */
 export function renderProcedural(request: ProceduralRequest): ProceduralPicture {
+  const steps = renderProceduralSteps(request);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `renderProcedural` that yields to the event loop between slices of rows and
+ * stops with the signal's reason when it aborts. Same bytes.
+ */
+export async function renderProceduralAsync(
+  request: ProceduralRequest,
+  signal?: AbortSignal,
+): Promise<ProceduralPicture> {
+  const steps = renderProceduralSteps(request);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (signal?.aborted) throw signal.reason;
+  }
+}
+
+function* renderProceduralSteps(request: ProceduralRequest): Generator<void, ProceduralPicture> {
   const frames = Math.max(1, request.frames ?? 1);
   const [cols, rows] = request.grid ?? [frames, 1];
   const tileset = request.grid !== undefined;
@@ -66,10 +96,10 @@ export function renderProcedural(request: ProceduralRequest): ProceduralPicture 
   const lh = first.height * rows;
   const rgba = new Uint8Array(lw * lh * 4);
   let truth: GroundTruth | undefined;
-  sprites.forEach((sprite, k) => {
+  for (const [k, sprite] of sprites.entries()) {
     const cx = k % cols;
     const cy = Math.floor(k / cols);
-    const rendered = renderLikeModel(sprite, {
+    const rendered = yield* renderLikeModelSteps(sprite, {
       width: request.width,
       height: request.height,
       seed: renderSeed + k * 7919,
@@ -91,7 +121,7 @@ export function renderProcedural(request: ProceduralRequest): ProceduralPicture 
         ((cy * sprite.height + y) * lw + cx * sprite.width) * 4,
       );
     }
-  });
+  }
   return {
     image: { width: W, height: H, channels: 3, data },
     logical: { width: lw, height: lh, rgba },

@@ -7,7 +7,7 @@ import {
   sleepMs,
   sortModels,
 } from '../../engine.js';
-import { encodeLikeModel, encodeTruthPng, renderProcedural } from './compose.js';
+import { encodeLikeModel, encodeTruthPng, renderProceduralAsync } from './compose.js';
 import { STYLE_NAMES } from './styles.js';
 
 export type { Rgb } from './colour.js';
@@ -101,18 +101,20 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
       });
       const style =
         job.style ?? (job.lora?.startsWith('style-') ? job.lora.slice('style-'.length) : undefined);
-      const picture = renderProcedural({
-        prompt: job.prompt,
-        seed: job.seed ?? 0,
-        ...(style === undefined ? {} : { style }),
-        width: job.width,
-        height: job.height,
-        ...(job.animationFrames !== undefined && job.animationFrames > 1
-          ? { frames: job.animationFrames }
-          : {}),
-        ...(job.tilesetGrid === undefined ? {} : { grid: job.tilesetGrid }),
-      });
-      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const picture = await renderProceduralAsync(
+        {
+          prompt: job.prompt,
+          seed: job.seed ?? 0,
+          ...(style === undefined ? {} : { style }),
+          width: job.width,
+          height: job.height,
+          ...(job.animationFrames !== undefined && job.animationFrames > 1
+            ? { frames: job.animationFrames }
+            : {}),
+          ...(job.tilesetGrid === undefined ? {} : { grid: job.tilesetGrid }),
+        },
+        ctx.signal,
+      );
       const png = await encodeLikeModel(picture.image);
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const result: EngineResult = { png, durationS: (performance.now() - started) / 1000 };

@@ -69,10 +69,32 @@ const smooth = (t: number): number => (t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 
  * same sprite and options → same bytes. Compression artefacts are added by
  * `encodeLikeModel`.
  */
-export function renderLikeModel(
+export function renderLikeModel(sprite: LogicalSprite, options: RenderOptions): RenderedSprite {
+  const steps = renderLikeModelSteps(sprite, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** A rendered sprite and where its grid is. */
+export interface RenderedSprite {
+  image: RawImage;
+  truth: GroundTruth;
+}
+
+/** Rows rendered between yields of `renderLikeModelSteps` (keeps the event loop responsive). */
+const ROWS_PER_STEP = 48;
+
+/**
+ * `renderLikeModel` in slices: yields every ROWS_PER_STEP rows so an async
+ * caller can let sockets breathe (the worker's REP must answer pings while
+ * it renders). Same bytes as `renderLikeModel`.
+ */
+export function* renderLikeModelSteps(
   sprite: LogicalSprite,
   options: RenderOptions,
-): { image: RawImage; truth: GroundTruth } {
+): Generator<void, RenderedSprite> {
   const { width, height, seed } = options;
   const placement = options.placement ?? choosePlacement(sprite, width, height, seed);
   const { scale, offset, background } = placement;
@@ -122,10 +144,26 @@ export function renderLikeModel(
   const ax = axis(width, offset[0], lw);
   const ay = axis(height, offset[1], lh);
   const stride = lw + 2;
+  // Noise from an inline xorshift32: 12 rng calls per pixel made 1024² renders CPU-bound.
+  let state = hashString('noise', seed) | 1;
+  const next32 = (): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  };
+  const lumaScale = (noiseSd * 2.45) / 255; // triangular from two bytes: sd ≈ noiseSd
+  const chromaScale = (1.2 * 3.46) / 255; // uniform byte: sd ≈ 1.2
+  const colWave = new Float32Array(width);
+  for (let x = 0; x < width; x++) colWave[x] = 2 * Math.sin(x / 83 + wave);
+  const rowWave = new Float32Array(height);
+  for (let y = 0; y < height; y++) rowWave[y] = Math.cos(y / 71 - wave);
   for (let y = 0; y < height; y++) {
+    if (y > 0 && y % ROWS_PER_STEP === 0) yield;
     const j0 = (ay.i0[y] as number) + 1;
     const wy = ay.w[y] as number;
     const gradient = (y / height - 0.5) * 7;
+    const rw = rowWave[y] as number;
     for (let x = 0; x < width; x++) {
       const i0 = (ax.i0[x] as number) + 1;
       const wx = ax.w[x] as number;
@@ -137,8 +175,12 @@ export function renderLikeModel(
       const w10 = wx * (1 - wy);
       const w01 = (1 - wx) * wy;
       const w11 = wx * wy;
-      const lumaNoise = rng.normal() * noiseSd;
-      const blotch = 2 * Math.sin(x / 83 + wave) * Math.cos(y / 71 - wave);
+      const r1 = next32();
+      const r2 = next32();
+      const base =
+        ((r1 & 0xff) + ((r1 >>> 8) & 0xff) - 255) * lumaScale +
+        gradient +
+        (colWave[x] as number) * rw;
       const o = (y * width + x) * 3;
       for (let ch = 0; ch < 3; ch++) {
         const v =
@@ -146,7 +188,7 @@ export function renderLikeModel(
           (cells[b + ch] as number) * w10 +
           (cells[c + ch] as number) * w01 +
           (cells[d + ch] as number) * w11;
-        const out = v + lumaNoise + rng.normal() * 1.2 + gradient + blotch;
+        const out = v + base + (((r2 >>> (ch * 8)) & 0xff) - 127.5) * chromaScale;
         data[o + ch] = out < 0 ? 0 : out > 255 ? 255 : Math.round(out);
       }
     }
