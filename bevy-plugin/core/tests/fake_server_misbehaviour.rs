@@ -305,3 +305,29 @@ fn is_zombie_or_gone(pid: u32) -> bool {
         .map(|s| s.split_whitespace().nth(2) == Some("Z"))
         .unwrap_or(true)
 }
+
+#[test]
+fn a_job_that_never_ends_is_cancelled_and_failed_after_max_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::new(fake(&["--job-ms", "60000"]), dir.path());
+    config.jobs = JobOptions {
+        poll_wait_s: 0.2,
+        max_duration: Duration::from_secs(1),
+        ..JobOptions::default()
+    };
+    let svc = Service::start(config);
+    let job = svc.submit(GenerateRequest::sprite("stuck", "never ends"));
+    match expect_event(&svc, "job end", Duration::from_secs(10), job_end) {
+        Event::Failed { job: j, error } => {
+            assert_eq!(j, job);
+            assert!(error.starts_with("daemon job fj-"), "{error}");
+            assert!(
+                error.ends_with(
+                    "was still running after 1 s (JobOptions::max_duration); it was cancelled"
+                ),
+                "{error}"
+            );
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}

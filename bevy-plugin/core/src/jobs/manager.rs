@@ -237,9 +237,19 @@ impl JobManager {
             Err(e) => return Outcome::Failed(e.to_string()),
         };
         let mut timeouts = 0;
+        let started = Instant::now();
         loop {
             if cancel.is_cancelled() {
                 return self.cancel_remote(&client, &daemon_id);
+            }
+            if started.elapsed() >= self.opts.max_duration {
+                let limit = self.opts.max_duration.as_secs_f64();
+                return match self.cancel_remote(&client, &daemon_id) {
+                    Outcome::Cancelled(_) => Outcome::Failed(format!(
+                        "daemon job {daemon_id} was still running after {limit} s (JobOptions::max_duration); it was cancelled"
+                    )),
+                    ended => ended,
+                };
             }
             let args = json!({"job_id": daemon_id, "timeout_s": self.opts.poll_wait_s});
             let polled = client.call_tool("wait_job", args, &opts(self.opts.poll_wait_s));

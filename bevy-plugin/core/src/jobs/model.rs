@@ -80,6 +80,9 @@ pub struct JobOptions {
     pub recover_timeout: Duration,
     /// Time-out of `cancel_job` (default 5 s); the job ends cancelled either way.
     pub cancel_timeout: Duration,
+    /// A job still running after this long is cancelled and failed (default 30 min), so a
+    /// daemon that reports "running" forever cannot hold a job open.
+    pub max_duration: Duration,
 }
 
 impl Default for JobOptions {
@@ -90,6 +93,7 @@ impl Default for JobOptions {
             ready_timeout: Duration::from_secs(60),
             recover_timeout: Duration::from_secs(30),
             cancel_timeout: Duration::from_secs(5),
+            max_duration: Duration::from_secs(30 * 60),
         }
     }
 }
