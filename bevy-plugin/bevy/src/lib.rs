@@ -23,7 +23,7 @@ mod sprite;
 #[cfg(feature = "egui")]
 mod editor;
 
-pub use bevy_plugin_core as core;
+pub use bevy_plugin_core as sprite_core;
 pub use bevy_plugin_core::{
     DaemonConfig, DaemonStatus, GenerateRequest, JobId, JobSnapshot, JobState, Manifest,
     ManifestEntry,

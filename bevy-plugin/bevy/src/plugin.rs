@@ -2,7 +2,7 @@
 
 use bevy::asset::io::file::FileAssetReader;
 use bevy::prelude::*;
-use bevy_plugin_core::{self as dgx, DaemonConfig, Event, JobOptions, Service, ServiceConfig};
+use bevy_plugin_core::{DaemonConfig, Event, JobOptions, Service, ServiceConfig};
 
 use crate::messages::*;
 use crate::sprite::{apply_manifest, sync_generated_sprites, GeneratedSprites};
@@ -143,6 +143,3 @@ fn pump_events(
 fn stop_daemon(service: Res<SpriteGenService>) {
     service.0.shutdown();
 }
-
-/// Re-exported for users who build a `DaemonConfig` by hand.
-pub use dgx::RestartPolicy;
