@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { GenerateParams, JobEvent } from '../../daemon/src/backend/types.js';
 import { WorkerClient, type WorkerClientOptions } from '../../daemon/src/backend/worker-client.js';
 import { DaemonError } from '../../daemon/src/errors.js';
+import { encode } from '../../daemon/src/protocol/codec.js';
 import {
   type FakeWorker,
   type FakeWorkerOptions,
@@ -138,6 +139,16 @@ describe('WorkerClient requests', () => {
     expect((await client.status()).type).toBe('status_info');
   });
 
+  it('serialises concurrent requests on one REQ socket', async () => {
+    const { worker, client } = await setup();
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? client.status() : client.listModels())),
+    );
+    expect(replies).toHaveLength(20);
+    expect(worker.requestsOf('status')).toHaveLength(10);
+    expect(client.reopenCount).toBe(0);
+  });
+
   it('detects that job_status is unsupported once and remembers it', async () => {
     const { worker, client } = await setup();
     expect(await client.jobStatus('nope')).toBeUndefined();
@@ -248,6 +259,22 @@ describe('WorkerClient job stream', () => {
     await within(again.result, 'second run did not end');
     expect(worker.publishedFor(job.jobId).filter((t) => t === 'job_complete')).toHaveLength(2);
     expect(await job.result).toBe(first);
+  });
+
+  it('logs and skips malformed PUB frames without losing the job', async () => {
+    const { worker, client } = await setup({ progressIntervalMs: 30 });
+    const job = await client.generate(params);
+    worker.publishRaw(Buffer.from([0xc1, 0xc1]));
+    const badStage: Record<string, unknown> = {
+      type: 'progress',
+      job_id: job.jobId,
+      stage: 'warp_drive',
+    };
+    worker.publishRaw(encode(badStage));
+    worker.publishRaw(encode({ type: 'job_complete', job_id: job.jobId }));
+    const result = await within(job.result, 'job did not survive malformed PUB frames');
+    expect(result.status).toBe('completed');
+    expect(client.badUpdateFrames).toBe(3);
   });
 
   it('reports a failed job from job_error on PUB with the worker text', async () => {

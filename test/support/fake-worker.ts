@@ -210,6 +210,11 @@ export class FakeWorker {
     if (this.ownsOutputDir) rmSync(this.outputDir, { recursive: true, force: true });
   }
 
+  /** Publish raw bytes on PUB (e.g. a malformed frame), bypassing the codec. */
+  publishRaw(bytes: Uint8Array): void {
+    void this.publisher?.send(bytes).catch(() => undefined);
+  }
+
   /** Requests of one type received so far. */
   requestsOf(type: string): Record<string, unknown>[] {
     return this.requests

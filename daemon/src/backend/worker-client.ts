@@ -70,6 +70,11 @@ export class WorkerClient {
     return this.jobs.size;
   }
 
+  /** Count of PUB frames that could not be decoded (each was logged and skipped). */
+  get badUpdateFrames(): number {
+    return this.feed.badFrames;
+  }
+
   /** Count of REQ sockets reopened after a time-out (Lazy Pirate), for status and tests. */
   get reopenCount(): number {
     return this.channel.reopenCount;
