@@ -88,7 +88,7 @@ describe('deploySprite across processes', () => {
     const root = tempDir('assets');
     const state = tempDir('state');
     const kills = 200;
-    const lanes = 2;
+    const lanes = Number(process.env.DGX_CRASH_LANES ?? 2);
     const okNames = new Set<string>();
     const startedNames = new Set<string>();
     let reads = 0;
@@ -160,7 +160,7 @@ describe('deploySprite across processes', () => {
         if (torn.has(e.name)) continue;
         expect(
           sha(readFileSync(join(root, e.path))),
-          `${e.name} bytes differ from its manifest hash`,
+          `${e.name} bytes differ from its manifest hash; torn: ${[...torn]}; lines: ${child.lines.join(' | ')}; entry: ${JSON.stringify(e)}`,
         ).toBe(e.hash);
       }
       // The shared name's revision never goes backwards.

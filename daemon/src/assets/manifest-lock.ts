@@ -51,41 +51,93 @@ const staging = (path: string, what: string) =>
 type Callback = (err: NodeJS.ErrnoException | null) => void;
 type StatCallback = (err: NodeJS.ErrnoException | null, stats?: fs.Stats) => void;
 
+/** Create directory `path` with our owner file inside, atomically. False when it exists. */
+function createWithOwner(path: string): boolean {
+  const dir = staging(path, 'acquire');
+  fs.mkdirSync(dir);
+  try {
+    fs.writeFileSync(
+      join(dir, 'owner'),
+      JSON.stringify({ pid: process.pid, host: HOST } satisfies Owner),
+    );
+    // rename onto an existing (non-empty) directory fails: that means "held".
+    fs.renameSync(dir, path);
+    return true;
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/** Remove directory `path` in one step (rename away, then delete). False when it was gone. */
+function moveAway(path: string): boolean {
+  const grave = staging(path, 'release');
+  try {
+    fs.renameSync(path, grave);
+  } catch {
+    return false;
+  }
+  fs.rmSync(grave, { recursive: true, force: true });
+  return true;
+}
+
+/** Whether a lock proper-lockfile judged stale may really be removed. */
+function mayBreak(owner: Owner | undefined): boolean {
+  if (owner === undefined || owner.host !== HOST) return true; // no pid to ask: trust the mtime rule
+  return owner.pid !== process.pid && processIsGone(owner.pid);
+}
+
+/**
+ * Take a stale lock away, at most one process at a time: the breaker holds
+ * `<lock>.break` and re-checks the lock it is about to remove, so two
+ * processes that both saw the same dead lock cannot remove each other's
+ * fresh one. A breaker left by a killed process is cleared when its owner is
+ * gone or it is older than 5 s.
+ */
+function breakStaleLock(path: string): void {
+  const breaker = `${path}.break`;
+  if (!createWithOwner(breaker)) {
+    const age =
+      Date.now() - (fs.statSync(breaker, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    const owner = readOwner(breaker);
+    if ((owner !== undefined && owner.pid !== process.pid && mayBreak(owner)) || age > 5000)
+      moveAway(breaker);
+    return; // proper-lockfile retries the lock later
+  }
+  try {
+    if (mayBreak(readOwner(path))) moveAway(path);
+  } finally {
+    moveAway(breaker);
+  }
+}
+
 /** A stable object: proper-lockfile caches the mtime precision on it. */
 const lockFs = {
   ...fs,
   mkdir(path: string, callback: Callback): void {
     if (!isOurs(path)) return void fs.mkdir(path, callback);
-    const dir = staging(path, 'acquire');
-    const owner: Owner = { pid: process.pid, host: HOST };
-    const giveUp = (err: NodeJS.ErrnoException) =>
-      fs.rm(dir, { recursive: true, force: true }, () => callback(err));
-    fs.mkdir(dir, (err) => {
-      if (err) return callback(err);
-      fs.writeFile(join(dir, 'owner'), JSON.stringify(owner), (err) => {
-        if (err) return giveUp(err);
-        // rename onto an existing (non-empty) lock fails: that is "held".
-        fs.rename(dir, path, (err) => {
-          if (!err) return callback(null);
-          const held = err.code === 'ENOTEMPTY' || err.code === 'EEXIST';
-          giveUp(held ? Object.assign(new Error(`${path} exists`), { code: 'EEXIST' }) : err);
-        });
-      });
-    });
+    let err: NodeJS.ErrnoException | null = null;
+    try {
+      if (!createWithOwner(path))
+        err = Object.assign(new Error(`${path} exists`), { code: 'EEXIST' });
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    }
+    process.nextTick(callback, err);
   },
   rmdir(path: string, callback: Callback): void {
     if (!isOurs(path)) return void fs.rmdir(path, callback);
-    const grave = staging(path, 'release');
-    fs.rename(path, grave, (err) => {
-      if (err) return callback(err);
-      const owner = readOwner(grave);
-      if (owner && owner.pid !== process.pid && owner.host === HOST && !processIsGone(owner.pid)) {
-        // Lost a race with another process taking over the same stale lock:
-        // this one belongs to a live holder, so put it back.
-        return void fs.rename(grave, path, () => callback(null));
-      }
-      fs.rm(grave, { recursive: true, force: true }, () => callback(null));
-    });
+    let err: NodeJS.ErrnoException | null = null;
+    try {
+      // Our own lock: release. Anyone else's: proper-lockfile found it stale.
+      if (readOwner(path)?.pid === process.pid) moveAway(path);
+      else breakStaleLock(path);
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    }
+    process.nextTick(callback, err);
   },
   /** proper-lockfile judges age by mtime; a lock of a dead owner on this host is reported ancient. */
   stat(path: string, callback: StatCallback): void {

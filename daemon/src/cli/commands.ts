@@ -25,6 +25,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'deploy a PNG into the Bevy assets folder and asset_manifest.json (atomic, locked)',
     load: async () => (await import('./deploy.js')).command,
   },
+  rebuild: {
+    summary: 'make the Bevy assets match sprites.yaml, redoing only what changed',
+    load: async () => (await import('./rebuild.js')).command,
+  },
+  watch: {
+    summary: 'rebuild sprites on every change of sprites.yaml (debounced; survives bad edits)',
+    load: async () => (await import('./watch.js')).command,
+  },
   process: {
     summary: 'post-process an image into a pixel-art sprite (grid, palette, background, sheets)',
     load: async () => (await import('./process.js')).command,

@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { DaemonError, errorMessage } from '../errors.js';
+import { assertSafeRelativeName } from './paths.js';
+
+/**
+ * The recipe file (`sprites.yaml` in the Bevy project): the sprites a game
+ * wants, enough to regenerate each one. Described by shared/recipes.schema.json
+ * (documentation and editor completion; this zod schema is what is enforced).
+ *
+ *   version: 1
+ *   defaults: { style: pixel_art, size: [32, 32], steps: 30 }
+ *   sprites:
+ *     - name: slime
+ *       prompt: green slime monster, side view
+ *       palette: pico8
+ *       seed: 42
+ *       postprocess: { outline: auto }
+ */
+
+const size = z.tuple([z.number().int().min(1).max(4096), z.number().int().min(1).max(4096)]);
+
+const RecipeFields = {
+  prompt: z.string().min(3).max(2000),
+  negative_prompt: z.string().optional(),
+  style: z.string().min(1).optional(),
+  /** Logical size of the finished sprite (or of one frame / tile) in pixels. */
+  size: size.optional(),
+  /** Size the model generates at (default 1024×1024). */
+  resolution: size.optional(),
+  palette: z
+    .union([z.string().min(1), z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/)).min(1)])
+    .optional(),
+  /** Same seed → same raw image; left out, it is derived from the name (stable). */
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  model: z.string().min(1).optional(),
+  lora: z.string().min(1).optional(),
+  steps: z.number().int().min(1).max(200).optional(),
+  cfg_scale: z.number().min(0).max(50).optional(),
+  /** An animation strip of this many frames (a sheet). */
+  frames: z.number().int().min(2).max(64).optional(),
+  /** A tileset of columns × rows tiles. */
+  tileset: z
+    .strictObject({
+      columns: z.number().int().min(1).max(64),
+      rows: z.number().int().min(1).max(64),
+    })
+    .optional(),
+  /** Post-processing overrides (outline, colours, background, trim, ...), passed to the sprite pipeline. */
+  postprocess: z.record(z.string(), z.unknown()).optional(),
+};
+
+export const RecipeSchema = z.strictObject({ name: z.string().min(1), ...RecipeFields });
+const DefaultsSchema = z.strictObject({ ...RecipeFields, prompt: RecipeFields.prompt.optional() });
+
+export const RecipeFileSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  defaults: DefaultsSchema.optional(),
+  sprites: z.array(RecipeSchema).min(1),
+});
+
+export type Recipe = z.infer<typeof RecipeSchema>;
+
+/** What the GPU worker is asked for; its hash keys the raw-output cache. */
+export interface GenerationParams {
+  prompt: string;
+  negative_prompt?: string;
+  style?: string;
+  seed: number;
+  model?: string;
+  lora?: string;
+  steps?: number;
+  cfg_scale?: number;
+  resolution: [number, number];
+  frames?: number;
+  tileset?: { columns: number; rows: number };
+}
+
+/** What the post-processing pipeline is told (no GPU needed to redo it). */
+export interface ProcessSettings {
+  style?: string;
+  size?: [number, number];
+  palette?: string | string[];
+  frames?: number;
+  tileset?: { columns: number; rows: number };
+  postprocess: Record<string, unknown>;
+}
+
+/** One recipe with defaults applied, split into generation and processing. */
+export interface ResolvedRecipe {
+  name: string;
+  generation: GenerationParams;
+  processing: ProcessSettings;
+  /** Hash of generation params: the raw cache key. */
+  generationKey: string;
+  /** Hash of everything: stored in the manifest entry (source.recipe_hash). */
+  recipeHash: string;
+}
+
+/** JSON with keys sorted at every level, so equal values hash equally. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const hashOf = (value: unknown) =>
+  createHash('sha256').update(stableStringify(value)).digest('hex');
+
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function resolveRecipe(recipe: Recipe, defaults: z.infer<typeof DefaultsSchema>): ResolvedRecipe {
+  const r = {
+    ...defaults,
+    ...recipe,
+    postprocess: { ...defaults.postprocess, ...recipe.postprocess },
+  };
+  const seed = r.seed ?? Number.parseInt(hashOf(`seed:${r.name}`).slice(0, 8), 16);
+  const generation = defined({
+    prompt: r.prompt,
+    negative_prompt: r.negative_prompt,
+    style: r.style,
+    seed,
+    model: r.model,
+    lora: r.lora,
+    steps: r.steps,
+    cfg_scale: r.cfg_scale,
+    resolution: r.resolution ?? [1024, 1024],
+    frames: r.frames,
+    tileset: r.tileset,
+  }) as GenerationParams;
+  const processing = defined({
+    style: r.style,
+    size: r.size,
+    palette: r.palette,
+    frames: r.frames,
+    tileset: r.tileset,
+    postprocess: r.postprocess,
+  }) as ProcessSettings;
+  return {
+    name: r.name,
+    generation,
+    processing,
+    generationKey: hashOf(generation),
+    recipeHash: hashOf({ generation, processing }),
+  };
+}
+
+/**
+ * Validate parsed recipe data. Throws DaemonError('VALIDATION') naming the
+ * file, line (when known) and sprite, e.g.
+ * `sprites.yaml:12 sprites[2] ("slime").size: expected array, got "32"`.
+ */
+export function parseRecipes(
+  data: unknown,
+  file: string,
+  lineOf?: (path: (string | number)[]) => number | undefined,
+): ResolvedRecipe[] {
+  const parsed = RecipeFileSchema.safeParse(data ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const line = lineOf?.(i.path as (string | number)[]);
+      const idx = i.path[0] === 'sprites' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
+      const name =
+        idx === undefined
+          ? undefined
+          : (data as { sprites?: { name?: unknown }[] })?.sprites?.[idx]?.name;
+      const where = i.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
+      return `${file}${line ? `:${line}` : ''} ${where || '(top)'}${typeof name === 'string' ? ` ("${name}")` : ''}: ${i.message}`;
+    });
+    throw new DaemonError(
+      'VALIDATION',
+      `recipe file is invalid:\n${lines.join('\n')}\nfix it and save again (see shared/recipes.schema.json)`,
+    );
+  }
+  const seen = new Set<string>();
+  return parsed.data.sprites.map((recipe, i) => {
+    try {
+      assertSafeRelativeName(recipe.name);
+    } catch (err) {
+      throw new DaemonError(
+        'VALIDATION',
+        `${file}${lineOf?.(['sprites', i, 'name']) ? `:${lineOf(['sprites', i, 'name'])}` : ''} sprites[${i}].name: ${errorMessage(err)}`,
+      );
+    }
+    if (seen.has(recipe.name)) {
+      throw new DaemonError(
+        'VALIDATION',
+        `${file} sprites[${i}]: the name "${recipe.name}" appears twice; names must be unique`,
+      );
+    }
+    seen.add(recipe.name);
+    if (recipe.frames !== undefined && recipe.tileset !== undefined) {
+      throw new DaemonError(
+        'VALIDATION',
+        `${file} sprites[${i}] ("${recipe.name}"): give frames or tileset, not both`,
+      );
+    }
+    return resolveRecipe(recipe, parsed.data.defaults ?? {});
+  });
+}
+
+/** Read, parse (YAML or JSON) and validate a recipe file. Throws VALIDATION with file:line. */
+export async function loadRecipes(file: string): Promise<ResolvedRecipe[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new DaemonError(
+      'VALIDATION',
+      `cannot read recipe file ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}; create it or pass --recipes FILE`,
+      { cause: err },
+    );
+  }
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const line = e?.linePos?.[0]?.line;
+    throw new DaemonError(
+      'VALIDATION',
+      `recipe file ${file}${line ? `:${line}` : ''} is not valid YAML: ${e?.message.split('\n')[0]}; fix the syntax there`,
+    );
+  }
+  const lineOf = (path: (string | number)[]) => {
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number] } | undefined;
+      if (node?.range) return counter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return parseRecipes(doc.toJS(), file, lineOf);
+}

@@ -1,0 +1,227 @@
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createProgressReporter } from '../assets/progress.js';
+import type { ProcessedAsset, RebuildOptions, RebuildResult } from '../assets/rebuild.js';
+import type { GenerationParams, ProcessSettings } from '../assets/recipes.js';
+import { loadConfig, workerEndpoints } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { DaemonError, errorMessage } from '../errors.js';
+import { createLogger } from '../log.js';
+import type { CliCommand } from './command.js';
+
+const USAGE = `Usage: dgx-pixels rebuild [options]
+
+Makes the Bevy assets match the recipe file (sprites.yaml): only sprites whose recipe or
+the pipeline version changed are redone; raw GPU outputs are cached in the state dir, so
+a palette or outline change is reprocessed without the GPU. Jobs run on all workers.
+
+Options:
+      --recipes FILE    recipe file (default: sprites.yaml next to the assets folder)
+      --assets DIR      the Bevy assets folder (else DGX_PIXELS_BEVY_ASSETS or
+                        deployment.bevy_assets_base)
+      --only NAME       only this sprite (repeatable)
+      --force           redo every selected sprite
+      --regenerate      generate again (same seed) instead of using the raw cache
+      --dry-run         list what would be redone and why
+      --concurrency N   jobs at once (default: number of workers, at least 2)
+      --config FILE     config file
+      --json            print the result as JSON`;
+
+export const REBUILD_OPTIONS = {
+  recipes: { type: 'string' },
+  assets: { type: 'string' },
+  only: { type: 'string', multiple: true },
+  force: { type: 'boolean' },
+  regenerate: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  concurrency: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** The GPU and pipeline a rebuild needs, plus how to release them. */
+export interface RebuildWiring {
+  generate: RebuildOptions['generate'];
+  process: RebuildOptions['process'];
+  pipelineVersion: string;
+  concurrency: number;
+  close(): Promise<void>;
+}
+
+/**
+ * THE wiring point between rebuild (assets/, which knows no ZeroMQ or sharp)
+ * and the real worker pool (backend/) and pipeline (sprites/). Both CLI
+ * rebuild and watch use it; the MCP service can too.
+ */
+export async function createRebuildWiring(config: Config): Promise<RebuildWiring> {
+  const [{ WorkerPool, JobStore }, sprites] = await Promise.all([
+    import('../backend/index.js'),
+    import('../sprites/index.js'),
+  ]);
+  const logger = createLogger(config.logging.level === 'warning' ? 'warn' : config.logging.level);
+  const pool = WorkerPool.fromConfig(config, { logger, store: JobStore.open(config.state_dir) });
+  const g = config.generation;
+  return {
+    pipelineVersion: sprites.PIPELINE_VERSION,
+    concurrency: Math.max(2, workerEndpoints(config).length),
+    async generate(p: GenerationParams, name: string): Promise<Buffer> {
+      const { done } = pool.submit({
+        prompt: p.prompt,
+        model: p.model ?? g.default_model,
+        size: p.resolution,
+        steps: p.steps ?? g.default_steps,
+        cfgScale: p.cfg_scale ?? g.default_cfg_scale,
+        lora: p.lora ?? g.default_lora,
+        seed: p.seed,
+        negativePrompt: p.negative_prompt,
+        style: p.style,
+        animationFrames: p.frames,
+        tilesetGrid: p.tileset ? [p.tileset.columns, p.tileset.rows] : undefined,
+      });
+      const outcome = await done;
+      if (outcome.status === 'completed') return outcome.image;
+      throw new DaemonError(
+        'JOB_FAILED',
+        `generating "${name}" ${outcome.status === 'failed' ? `failed: ${outcome.error}` : 'was cancelled'}`,
+      );
+    },
+    async process(raw: Buffer, s: ProcessSettings, name: string): Promise<ProcessedAsset> {
+      const options = {
+        ...(s.style ? { style: s.style } : {}),
+        ...(s.size ? { logicalSize: s.size } : {}),
+        ...(s.palette ? { palette: s.palette } : {}),
+        ...s.postprocess,
+      } as Parameters<typeof sprites.processSprite>[1];
+      if (s.frames === undefined && s.tileset === undefined) {
+        const r = await sprites.processSprite(raw, options);
+        const { png, width, height, settings, pipelineVersion } = r;
+        return { png, width, height, kind: 'sprite', settings: { ...settings }, pipelineVersion };
+      }
+      const layout = s.frames
+        ? { frames: s.frames }
+        : { grid: [s.tileset?.columns ?? 1, s.tileset?.rows ?? 1] as [number, number] };
+      const r = await sprites.processSheet(raw, layout, {
+        ...options,
+        name: name.split('/').pop() ?? name,
+      });
+      return {
+        png: r.png,
+        width: r.width,
+        height: r.height,
+        kind: r.kind,
+        grid: {
+          columns: r.grid.columns,
+          rows: r.grid.rows,
+          frame_width: r.grid.frameWidth,
+          frame_height: r.grid.frameHeight,
+          padding: [r.grid.padding, r.grid.padding],
+          offset: [r.grid.offset, r.grid.offset],
+        },
+        atlasJson: r.json,
+        settings: { ...r.settings },
+        pipelineVersion: r.pipelineVersion,
+      };
+    },
+    close: () => pool.close(),
+  };
+}
+
+/** Config, assets root and recipe path from rebuild/watch flags. */
+export async function resolveRebuildTarget(values: {
+  config?: string;
+  assets?: string;
+  recipes?: string;
+}) {
+  const { config } = loadConfig({
+    configPath: values.config,
+    flags: values.assets
+      ? { 'deployment.bevy_assets_base': ['--assets', resolve(values.assets)] }
+      : {},
+  });
+  const { resolveAssetsRoot } = await import('../assets/paths.js');
+  const assetsRoot = await resolveAssetsRoot({ configured: config.deployment.bevy_assets_base });
+  const recipePath = resolve(values.recipes ?? resolve(dirname(assetsRoot), 'sprites.yaml'));
+  const d = config.deployment;
+  const layout = {
+    spriteSubdir: d.sprite_subdir,
+    filenamePattern: d.filename_pattern,
+    manifestFile: d.manifest_file,
+  };
+  return { config, assetsRoot, recipePath, layout, stateDir: resolve(config.state_dir) };
+}
+
+/** One-line summary of a rebuild for people. */
+export function summarize(r: RebuildResult): string {
+  const verb = r.dryRun ? 'would rebuild' : 'rebuilt';
+  const n = r.dryRun ? Object.keys(r.reasons).length : r.rebuilt.length;
+  return (
+    `${verb} ${n}, up to date ${r.skipped.length}, failed ${r.failed.length}` +
+    (r.dryRun ? '' : ` (GPU jobs ${r.generated}, from raw cache ${r.fromCache})`)
+  );
+}
+
+async function run(argv: string[]): Promise<number> {
+  const out = (s: string) => process.stdout.write(`${s}\n`); // stdout-ok: command output
+  const fail = (s: string, code = 1) => {
+    process.stderr.write(`dgx-pixels rebuild: ${s}\n`);
+    return code;
+  };
+  let values: ReturnType<typeof parseArgs<{ options: typeof REBUILD_OPTIONS }>>['values'];
+  try {
+    values = parseArgs({ args: argv, options: REBUILD_OPTIONS }).values;
+  } catch (err) {
+    return fail(`${errorMessage(err)}\n\n${USAGE}`, 2);
+  }
+  let wiring: RebuildWiring | undefined;
+  try {
+    const target = await resolveRebuildTarget(values);
+    const [{ loadRecipes }, { rebuild }] = await Promise.all([
+      import('../assets/recipes.js'),
+      import('../assets/rebuild.js'),
+    ]);
+    const recipes = await loadRecipes(target.recipePath);
+    const dryRun = values['dry-run'] ?? false;
+    wiring = dryRun ? undefined : await createRebuildWiring(target.config);
+    const reporter = createProgressReporter(process.stderr);
+    const concurrency = values.concurrency
+      ? Number(values.concurrency)
+      : (wiring?.concurrency ?? 2);
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      return fail(`--concurrency must be a positive integer; got "${values.concurrency}"`, 2);
+    }
+    const noGpu = async () => {
+      throw new DaemonError('NOT_READY', 'dry run does not generate');
+    };
+    const result = await rebuild({
+      recipes,
+      assetsRoot: target.assetsRoot,
+      stateDir: target.stateDir,
+      layout: target.layout,
+      generate: wiring?.generate ?? noGpu,
+      process: wiring?.process ?? noGpu,
+      pipelineVersion:
+        wiring?.pipelineVersion ?? (await import('../sprites/settings.js')).PIPELINE_VERSION,
+      concurrency,
+      force: values.force ?? false,
+      regenerate: values.regenerate ?? false,
+      dryRun,
+      ...(values.only ? { only: values.only } : {}),
+      onEvent: (e) => reporter.onEvent(e),
+    });
+    reporter.finish();
+    out(values.json ? JSON.stringify(result, null, 2) : summarize(result));
+    for (const f of result.failed) process.stderr.write(`  ${f.name}: ${f.error}\n`);
+    return result.failed.length > 0 ? 1 : 0;
+  } catch (err) {
+    return fail(errorMessage(err));
+  } finally {
+    await wiring?.close();
+  }
+}
+
+export const command: CliCommand = {
+  name: 'rebuild',
+  summary: 'make the Bevy assets match sprites.yaml, redoing only what changed',
+  usage: USAGE,
+  run,
+};
