@@ -50,6 +50,25 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
+/** Wait for the ready line; returns its match (1: req, 2: pub, 3: output dir). */
+function waitReady(w: ReturnType<typeof spawnWorker>): Promise<RegExpExecArray> {
+  return within(
+    (async () => {
+      for (;;) {
+        const m =
+          /dgx-pixels worker ready req=(\S+) pub=(\S+) engine=procedural slots=1 output=(\S+)/.exec(
+            w.stderr(),
+          );
+        if (m) return m;
+        if (w.child.exitCode !== null) throw new Error(`worker exited early: ${w.stderr()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })(),
+    20_000,
+    'the "dgx-pixels worker ready" line',
+  );
+}
+
 describe('dgx-pixels worker (CLI)', () => {
   it('prints the ready line, serves, and ends a running job with job_error on SIGTERM', async () => {
     const tmp = await tempDir();
@@ -64,21 +83,7 @@ describe('dgx-pixels worker (CLI)', () => {
       '--step-ms',
       '50',
     ]);
-    const ready = await within(
-      (async () => {
-        for (;;) {
-          const m =
-            /dgx-pixels worker ready req=(\S+) pub=(\S+) engine=procedural slots=1 output=(\S+)/.exec(
-              w.stderr(),
-            );
-          if (m) return m;
-          if (w.child.exitCode !== null) throw new Error(`worker exited early: ${w.stderr()}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      })(),
-      20_000,
-      'the "dgx-pixels worker ready" line',
-    );
+    const ready = await waitReady(w);
     expect(ready[3]).toBe(tmp.dir);
     const client = await WireClient.connect(ready[1] as string, ready[2] as string);
     cleanups.push(() => client.close());
@@ -97,6 +102,46 @@ describe('dgx-pixels worker (CLI)', () => {
     expect(String(msgs.at(-1)?.error)).toContain('Worker shutting down');
     expect(await within(w.exited, 15_000, 'worker exit after SIGTERM')).toBe(0);
     expect(w.stderr()).toContain('SIGTERM received, stopping');
+  });
+
+  it('keeps answering pings while it renders a large animation strip (worker in its own process)', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.remove);
+    const w = spawnWorker([
+      '--req',
+      'tcp://127.0.0.1:*',
+      '--pub',
+      'tcp://127.0.0.1:*',
+      '--output-dir',
+      tmp.dir,
+      '--step-ms',
+      '0',
+    ]);
+    const ready = await waitReady(w);
+    const client = await WireClient.connect(ready[1] as string, ready[2] as string);
+    cleanups.push(() => client.close());
+    const req = generate({ size: [1024, 1024], animation_frames: 12, steps: 1 });
+    await client.request(req);
+    await client.until(
+      (u) => u.some((m) => m.job_id === req.id && m.stage === 'decoding'),
+      'decoding stage',
+    );
+    const latencies: number[] = [];
+    while (!client.of(req.id as string).some((m) => m.type === 'job_complete')) {
+      const t0 = performance.now();
+      expect(await client.request({ type: 'ping' })).toEqual({ type: 'pong' });
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 10));
+      if (latencies.length > 3000) throw new Error('job_complete did not arrive');
+    }
+    expect(latencies.length).toBeGreaterThan(3);
+    // a render that blocked the event loop would hold one ping for the whole render (seconds)
+    expect(
+      Math.max(...latencies),
+      `ping latencies ${latencies.map(Math.round).join(' ')}`,
+    ).toBeLessThan(500);
+    w.child.kill('SIGTERM');
+    await within(w.exited, 15_000, 'worker exit after SIGTERM');
   });
 
   it.each([
