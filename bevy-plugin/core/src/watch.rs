@@ -11,6 +11,7 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
@@ -78,6 +79,7 @@ pub struct ManifestWatcher {
     thread: Option<JoinHandle<()>>,
     backend: WatchBackend,
     current: Arc<Mutex<Option<Arc<Manifest>>>>,
+    checks: Arc<AtomicU64>,
     // Dropping it ends the OS watch; kept here so it lives as long as the thread.
     _notify: Option<RecommendedWatcher>,
 }
@@ -119,14 +121,23 @@ impl ManifestWatcher {
             WatchBackend::Notify => opts.fallback_poll_interval,
             WatchBackend::Poll => opts.poll_interval,
         };
+        // Without notify nothing sends signals; `never()` keeps select! from spinning on a
+        // disconnected channel.
+        let signal_rx = if notify.is_some() {
+            signal_rx
+        } else {
+            crossbeam_channel::never()
+        };
         let (stop_tx, stop_rx) = bounded::<()>(1);
         let current = Arc::new(Mutex::new(None));
+        let checks = Arc::new(AtomicU64::new(0));
         let mut state = State {
             path,
             opts,
             out,
             last: None,
             current: Arc::clone(&current),
+            checks: Arc::clone(&checks),
         };
         let thread = thread::Builder::new()
             .name("manifest-watch".into())
@@ -146,6 +157,7 @@ impl ManifestWatcher {
             thread: Some(thread),
             backend,
             current,
+            checks,
             _notify: notify,
         }
     }
@@ -153,6 +165,11 @@ impl ManifestWatcher {
     /// notify or polling.
     pub fn backend(&self) -> WatchBackend {
         self.backend
+    }
+
+    /// How many times the file's metadata was checked (diagnostics: polling cost).
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 
     /// The last manifest read successfully.
@@ -219,10 +236,12 @@ struct State {
     out: Sender<WatchEvent>,
     last: Option<Fingerprint>,
     current: Arc<Mutex<Option<Arc<Manifest>>>>,
+    checks: Arc<AtomicU64>,
 }
 
 impl State {
     fn check(&mut self) {
+        self.checks.fetch_add(1, Ordering::Relaxed);
         let Some(mut seen) = fingerprint(&self.path) else {
             // Missing (not deployed yet, or between unlink and rename of a non-atomic writer):
             // keep the current manifest and re-read when it appears.

@@ -206,3 +206,25 @@ fn an_invalid_manifest_is_an_error_once_and_the_last_good_one_stays() {
     let d = wait_for_change(&rx, Duration::from_secs(3), |_| true).expect("recovered");
     assert_eq!(d.changed[0].revision, Some(2));
 }
+
+#[test]
+fn an_idle_watcher_checks_at_its_poll_period_and_does_not_spin() {
+    let (_root, assets, staging) = dirs();
+    deploy(&assets, &staging, &manifest_json(1, &["a"]));
+    for (mode, interval) in [(WatchMode::Poll, 100), (WatchMode::Auto, 100)] {
+        let (tx, _rx) = unbounded();
+        let opts = WatchOptions {
+            mode,
+            poll_interval: Duration::from_millis(interval),
+            fallback_poll_interval: Duration::from_millis(interval),
+            ..Default::default()
+        };
+        let watcher = ManifestWatcher::start(assets.join(NAME), opts, tx);
+        thread::sleep(Duration::from_millis(550));
+        let checks = watcher.checks();
+        assert!(
+            (2..=8).contains(&checks),
+            "{mode:?}: {checks} checks in 550 ms at a 100 ms period"
+        );
+    }
+}

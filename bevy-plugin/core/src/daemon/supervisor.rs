@@ -341,7 +341,16 @@ fn supervise(shared: &Shared, mut process: DaemonProcess) -> Outcome {
             log::info!("dgx-pixels daemon stopped: {how}");
             return Outcome::Stopped;
         }
-        let exited = process.try_wait();
+        let mut exited = process.try_wait();
+        if exited.is_none() && process.client.is_closed() {
+            // stdout closes a moment before the exit status is reapable: give the exit a
+            // chance to show so the report names it (signal, code) instead of a lost pipe.
+            let deadline = Instant::now() + Duration::from_millis(300);
+            while exited.is_none() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(5));
+                exited = process.try_wait();
+            }
+        }
         if exited.is_some() || process.client.is_closed() {
             let reason = match exited {
                 Some(status) => format!("daemon exited ({})", describe_exit(status)),
