@@ -170,7 +170,9 @@ export async function renderCase(c: CorpusCase): Promise<Buffer> {
   for (let i = 0; i < t.width * t.height; i++) {
     const opaque = (t.data[i * 4 + 3] as number) > 0;
     for (let k = 0; k < 3; k++) {
-      cellRgb[i * 3 + k] = opaque ? (t.data[i * 4 + k] as number) + (tint[i * 3 + k] as number) : (bg[k] as number);
+      cellRgb[i * 3 + k] = opaque
+        ? (t.data[i * 4 + k] as number) + (tint[i * 3 + k] as number)
+        : (bg[k] as number);
     }
   }
   const shadeX = new Float32Array(W);

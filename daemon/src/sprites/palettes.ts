@@ -13,9 +13,10 @@ const HEX = /^#?([0-9a-f]{6})$/i;
 /** Parses `.hex` text or a comma/space separated list of `#rrggbb`; `;`/`//` lines are comments. */
 export function parseHexList(text: string, source: string): number[] {
   const out: number[] = [];
-  for (const raw of text.split(/[\s,]+/)) {
+  const withoutComments = text.replace(/(;|\/\/).*$/gm, '');
+  for (const raw of withoutComments.split(/[\s,]+/)) {
     const token = raw.trim();
-    if (token === '' || token.startsWith(';') || token.startsWith('//')) continue;
+    if (token === '') continue;
     const m = HEX.exec(token);
     if (!m) {
       throw new DaemonError(

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { removeBackground } from '../../daemon/src/sprites/background.js';
+import { at, pixels } from '../support/sprite-fixtures.js';
+
+// W = white background; the sprite has a white "eye" enclosed by its body.
+const SPRITE = pixels(['WWWWWWW', 'WkkkkkW', 'WkWrrkW', 'WkrrrkW', 'WkkkkkW', 'WWWWWWV'], {
+  W: 0xffffff,
+  V: 0xfcfdfb, // noise in the background, within tolerance
+  k: 0x000000,
+  r: 0xcc2222,
+});
+
+describe('removeBackground', () => {
+  it('flood-fills the border background and keeps enclosed background-coloured pixels', () => {
+    const { image, colour, removedPixels } = removeBackground(SPRITE, { mode: 'flood' });
+    expect(colour).toBe('#ffffff');
+    expect(removedPixels).toBe(22); // the whole border ring
+    expect(at(image, 0, 0)[3]).toBe(0);
+    expect(at(image, 6, 5)[3]).toBe(0);
+    expect(at(image, 2, 2)).toEqual([255, 255, 255, 255]); // the eye stays
+    expect(at(image, 1, 1)).toEqual([0, 0, 0, 255]);
+  });
+
+  it("'key' removes the colour everywhere, the eye too", () => {
+    const { image } = removeBackground(SPRITE, { mode: 'key', colour: 0xffffff });
+    expect(at(image, 2, 2)[3]).toBe(0);
+  });
+
+  it("'none' returns the image unchanged", () => {
+    const { image, colour } = removeBackground(SPRITE, { mode: 'none' });
+    expect(image).toBe(SPRITE);
+    expect(colour).toBeNull();
+  });
+
+  it('follows a gently shaded background step by step', () => {
+    const img = pixels(['abcdefg', 'abckefg', 'abcdefg'], {
+      a: 0x808080,
+      b: 0x848484,
+      c: 0x888888,
+      d: 0x8c8c8c,
+      e: 0x909090,
+      f: 0x949494,
+      g: 0x989898,
+      k: 0x000000,
+    });
+    const { image } = removeBackground(img, { mode: 'flood', colour: 0x808080 });
+    expect(at(image, 6, 0)[3]).toBe(0);
+    expect(at(image, 3, 1)[3]).toBe(255);
+  });
+
+  it('removes nothing when no colour dominates the border (the sprite fills the canvas)', () => {
+    const img = pixels(['rgbyc', 'mkkkr', 'bkkkg', 'ykkkm', 'cgbyr'], {
+      r: 0xff0000,
+      g: 0x00ff00,
+      b: 0x0000ff,
+      y: 0xffff00,
+      c: 0x00ffff,
+      m: 0xff00ff,
+      k: 0,
+    });
+    expect(removeBackground(img, { mode: 'flood' }).removedPixels).toBe(0);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { decodeImage } from '../../daemon/src/sprites/decode.js';
+import { detectGrid } from '../../daemon/src/sprites/grid-detect.js';
+import { makeLogicalSprite, shippedPalette } from '../support/pixel-art-sprite.js';
+import { upscale } from '../support/sprite-fixtures.js';
+
+const sprite = (w: number, h: number, seed = 3) =>
+  makeLogicalSprite(
+    {
+      width: w,
+      height: h,
+      palette: shippedPalette('db32'),
+      bodyColours: 5,
+      outline: true,
+      margin: 2,
+      checker: 0,
+    },
+    seed,
+  );
+
+describe('detectGrid', () => {
+  it.each([
+    [64, 1024 / 64, [0, 0]],
+    [48, 1024 / 48, [0.3, -0.2]],
+    [72, 1000 / 72, [-0.4, 0.25]],
+    [24, 1024 / 24, [0.1, 0.1]],
+  ] as const)(
+    'finds a %i-cell grid of %f px with a sub-pixel phase',
+    async (cells, scale, phase) => {
+      const png = await upscale(sprite(cells, cells), {
+        scale: [scale, scale],
+        phase: [phase[0], phase[1]],
+        blurSigma: 0.7,
+        noiseSigma: 3,
+      });
+      const grid = detectGrid(await decodeImage(png));
+      expect(grid.source).toBe('detected');
+      expect([grid.x.cells, grid.y.cells]).toEqual([cells, cells]);
+      expect(Math.abs(grid.x.period - scale) / scale).toBeLessThan(0.003);
+      expect(Math.abs(grid.y.period - scale) / scale).toBeLessThan(0.003);
+      expect(grid.confidence).toBeGreaterThan(0.5);
+    },
+  );
+
+  it('detects each axis separately for a non-square logical size', async () => {
+    const png = await upscale(sprite(40, 24), { scale: [20.5, 20.5] });
+    const grid = detectGrid(await decodeImage(png));
+    expect([grid.x.cells, grid.y.cells]).toEqual([40, 24]);
+  });
+
+  it('uses an explicit logical size instead of detecting', async () => {
+    const png = await upscale(sprite(32, 32), { scale: [16, 16] });
+    const grid = detectGrid(await decodeImage(png), { logicalSize: [32, 32] });
+    expect(grid.source).toBe('explicit');
+    expect([grid.x.period, grid.y.period, grid.x.cells, grid.y.cells]).toEqual([16, 16, 32, 32]);
+    expect(grid.confidence).toBeGreaterThan(0.9);
+  });
+
+  it('takes an image without a grid (already 1:1 or a flat fill) as 1:1', async () => {
+    const flat = { data: new Uint8Array(50 * 40 * 4).fill(200), width: 50, height: 40 };
+    const grid = detectGrid(flat);
+    expect(grid.source).toBe('identity');
+    expect([grid.x.cells, grid.y.cells, grid.confidence]).toEqual([50, 40, 0]);
+  });
+});
