@@ -164,4 +164,23 @@ mod tests {
             "no prompt recorded, nothing to regenerate"
         );
     }
+
+    #[test]
+    fn a_manifest_written_by_the_daemon_parses_and_regenerates() {
+        // Written by `npm run demo` (daemon deploy into bevy-plugin/bevy/assets), kept verbatim.
+        let bytes = include_bytes!("../tests/fixtures/daemon_manifest.json");
+        let manifest = Manifest::from_slice(bytes).unwrap();
+        let entry = manifest.get("knight").unwrap();
+        assert_eq!(
+            (entry.width, entry.height, entry.revision),
+            (Some(32), Some(32), Some(1))
+        );
+        assert_eq!(entry.hash.as_deref().map(str::len), Some(64));
+        let req = regenerate_request(entry).unwrap();
+        assert_eq!(req.prompt, "knight with a sword");
+        assert_eq!(
+            (req.style.as_deref(), req.size),
+            (Some("pixel_art"), Some((32, 32)))
+        );
+    }
 }
