@@ -300,6 +300,7 @@ fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
     let started = Instant::now();
     svc.shutdown();
     let took = started.elapsed();
+    eprintln!("shutdown took {took:?}");
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
     assert_eq!(svc.status(), DaemonStatus::Stopped);
     drop(worker);
