@@ -62,18 +62,18 @@ fn setup(mut commands: Commands) {
 }
 
 /// Once the daemon is ready and the manifest has been read, ask for what is missing.
-fn request_missing_sprites(gen: SpriteGen, mut asked: Local<bool>) {
-    if *asked || !gen.status().is_ready() {
+fn request_missing_sprites(sprite_gen: SpriteGen, mut asked: Local<bool>) {
+    if *asked || !sprite_gen.status().is_ready() {
         return;
     }
     *asked = true;
     for (name, prompt, frames) in WANTED {
-        if gen.entry(name).is_none() {
+        if sprite_gen.entry(name).is_none() {
             let mut request = GenerateRequest::sprite(*name, *prompt).size(32, 32);
             if *frames > 1 {
                 request = request.frames(*frames);
             }
-            let job = gen.generate(request);
+            let job = sprite_gen.generate(request);
             info!("asked for {name}: {job}");
         }
     }
@@ -81,14 +81,14 @@ fn request_missing_sprites(gen: SpriteGen, mut asked: Local<bool>) {
 
 fn animate_sheets(
     time: Res<Time>,
-    gen: SpriteGen,
+    sprite_gen: SpriteGen,
     mut q: Query<(&mut GeneratedSprite, &mut Animated)>,
 ) {
     for (mut sprite, mut anim) in &mut q {
         if !anim.0.tick(time.delta()).just_finished() {
             continue;
         }
-        let frames = gen
+        let frames = sprite_gen
             .entry(&sprite.name)
             .and_then(|e| e.grid.as_ref())
             .map(|g| g.frames() as usize)

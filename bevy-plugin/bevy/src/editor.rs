@@ -65,14 +65,14 @@ const THUMB: f32 = 48.0;
 fn sprite_gen_panel(
     mut contexts: EguiContexts,
     mut form: ResMut<EditorForm>,
-    gen: SpriteGen,
+    sprite_gen: SpriteGen,
 ) -> Result {
     // Thumbnails must be registered before borrowing the context.
-    let thumbs: Vec<(String, Option<egui::TextureId>)> = gen
+    let thumbs: Vec<(String, Option<egui::TextureId>)> = sprite_gen
         .entries()
         .iter()
         .map(|e| {
-            let id = gen
+            let id = sprite_gen
                 .sprite(&e.name)
                 .map(|s| contexts.add_image(EguiTextureHandle::Strong(s.image.clone())));
             (e.name.clone(), id)
@@ -82,7 +82,7 @@ fn sprite_gen_panel(
     egui::Window::new("AI sprites")
         .default_width(320.0)
         .show(ctx, |ui| {
-            let status = gen.status();
+            let status = sprite_gen.status();
             ui.label(format!("daemon: {}", status.label()));
             if let DaemonStatus::Crashed { stderr_tail, .. } = &status {
                 ui.collapsing("daemon log (last lines)", |ui| {
@@ -99,7 +99,7 @@ fn sprite_gen_panel(
                 .add_enabled(ready && valid, egui::Button::new("Generate"))
                 .clicked()
             {
-                gen.generate(form.request());
+                sprite_gen.generate(form.request());
             }
             ui.separator();
             ui.heading("Jobs");
@@ -107,7 +107,7 @@ fn sprite_gen_panel(
                 .id_salt("jobs")
                 .max_height(160.0)
                 .show(ui, |ui| {
-                    for job in gen.jobs().iter().rev() {
+                    for job in sprite_gen.jobs().iter().rev() {
                         ui.horizontal(|ui| {
                             ui.label(format!("{} · {}", job.name, job.state.label()));
                             if job.state.is_active() {
@@ -118,7 +118,7 @@ fn sprite_gen_panel(
                                         .show_percentage(),
                                 );
                                 if ui.small_button("Cancel").clicked() {
-                                    gen.cancel(job.id);
+                                    sprite_gen.cancel(job.id);
                                 }
                             }
                         });
@@ -135,7 +135,7 @@ fn sprite_gen_panel(
                 .id_salt("gallery")
                 .max_height(260.0)
                 .show(ui, |ui| {
-                    for (entry, (_, thumb)) in gen.entries().iter().zip(&thumbs) {
+                    for (entry, (_, thumb)) in sprite_gen.entries().iter().zip(&thumbs) {
                         ui.horizontal(|ui| {
                             if let Some(id) = thumb {
                                 ui.add(egui::Image::new(egui::load::SizedTexture::new(
@@ -159,7 +159,7 @@ fn sprite_gen_panel(
                                     .clicked()
                                 {
                                     if let Some(request) = again {
-                                        gen.generate(request);
+                                        sprite_gen.generate(request);
                                     }
                                 }
                             });

@@ -4,9 +4,9 @@
 //! ```ignore
 //! App::new()
 //!     .add_plugins((DefaultPlugins.set(ImagePlugin::default_nearest()), SpriteGenPlugin::default()))
-//!     .add_systems(Startup, |mut commands: Commands, gen: SpriteGen| {
-//!         if gen.sprite("slime").is_none() {
-//!             gen.generate(GenerateRequest::sprite("slime", "green slime").size(32, 32));
+//!     .add_systems(Startup, |mut commands: Commands, sprite_gen: SpriteGen| {
+//!         if sprite_gen.sprite("slime").is_none() {
+//!             sprite_gen.generate(GenerateRequest::sprite("slime", "green slime").size(32, 32));
 //!         }
 //!         commands.spawn(GeneratedSprite::new("slime"));
 //!     });
