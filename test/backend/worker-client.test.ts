@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GenerateParams, JobEvent } from '../../daemon/src/backend/types.js';
 import { WorkerClient, type WorkerClientOptions } from '../../daemon/src/backend/worker-client.js';
@@ -130,13 +131,25 @@ describe('WorkerClient requests', () => {
     expect(models).toHaveLength(3);
   });
 
-  it('turns a garbage reply into BAD_FRAME and keeps working', async () => {
-    const { worker, client } = await setup();
+  it('turns a garbage reply into BAD_FRAME plus a log line, and keeps working', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { worker, client } = await setup({}, { logger });
     worker.setFaults({ garbageReplies: 1 });
     const err = (await client.status().catch((e: unknown) => e)) as DaemonError;
     expect(err.code).toBe('BAD_FRAME');
     expect(err.message).toMatch(/^frame of \d+ bytes is not MessagePack/);
     expect((await client.status()).type).toBe('status_info');
+    const logged = lines.map(
+      (l) => JSON.parse(l) as { level: number; msg: string; request: string },
+    );
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        msg: 'worker sent a malformed reply',
+        request: 'status',
+      }),
+    );
   });
 
   it('serialises concurrent requests on one REQ socket', async () => {

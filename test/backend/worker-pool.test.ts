@@ -221,6 +221,19 @@ describe('WorkerPool', () => {
     expect(models.map((m) => m.model_type)).toEqual(['lora', 'checkpoint', 'vae']);
   });
 
+  it('ends pending jobs with a clear message when the pool closes', async () => {
+    const [w] = await startWorkers(1, { progressIntervalMs: 200, progressCount: 10 });
+    const pool = makePool([w as FakeWorker]);
+    const handle = pool.submit(params);
+    await waitFor(() => (w as FakeWorker).requestsOf('generate').length === 1, 'job was not sent');
+    await pool.close();
+    expect(await handle.done).toEqual({
+      status: 'failed',
+      error: `job ${handle.jobId} did not finish: the daemon is shutting down`,
+    });
+    expect(() => pool.submit(params)).toThrow('the worker pool is closed');
+  });
+
   it('journals jobs so a restarted daemon knows their results', async () => {
     const [w] = await startWorkers(1);
     const stateDir = tempDir();

@@ -52,6 +52,8 @@ export interface JobStoreOptions {
  * back as failed ("daemon restarted"), because their worker-side handles are gone.
  */
 export class JobStore {
+  /** Ids of jobs that were queued or running when the previous daemon stopped (now failed, recoverable). */
+  readonly interrupted = new Set<string>();
   private readonly jobs = new Map<string, JobRecord>();
   private readonly maxJobs: number;
 
@@ -77,6 +79,7 @@ export class JobStore {
     const now = new Date().toISOString();
     for (const record of store.jobs.values()) {
       if (isTerminal(record.status)) continue;
+      store.interrupted.add(record.jobId);
       Object.assign(record, {
         status: 'failed',
         error: 'the daemon restarted while this job was in flight; submit it again',
@@ -118,6 +121,24 @@ export class JobStore {
       );
     }
     Object.assign(record, patch, { status, updatedAt: new Date().toISOString() });
+    this.save(record);
+    return record;
+  }
+
+  /**
+   * A job in `interrupted` that its worker finished while no daemon was listening: failed →
+   * completed with its recovered result. Throws VALIDATION for any other job.
+   */
+  recover(jobId: string, result: NonNullable<JobRecord['result']>): JobRecord {
+    const record = this.require(jobId);
+    if (!this.interrupted.delete(jobId) || record.status !== 'failed') {
+      throw new DaemonError(
+        'VALIDATION',
+        `job ${jobId} was not interrupted by a daemon restart; only such jobs can be recovered`,
+      );
+    }
+    Object.assign(record, { status: 'completed', result, updatedAt: new Date().toISOString() });
+    delete record.error;
     this.save(record);
     return record;
   }

@@ -13,7 +13,9 @@ import type { JobEvent, JobProgress, WorkerJobResult } from './types.js';
  *    `job_error`, whichever follows (1, 3);
  *  - once ended (e.g. cancelled locally), every later message is ignored, so
  *    a cancelled job that still completes stays cancelled (4, 5, 12).
- * Iterate it for events; `result` resolves once with the outcome, never rejects.
+ * Iterate it for events (one consumer: events are handed out once; the pool
+ * is that consumer, so pool callers use `onProgress`); `result` resolves once
+ * with the outcome, never rejects.
  */
 export class JobTracker implements AsyncIterable<JobEvent> {
   readonly result: Promise<WorkerJobResult>;

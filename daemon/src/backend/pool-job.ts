@@ -26,6 +26,10 @@ export async function runPoolJob(
   if (options.signal?.aborted) entry.cancel();
   options.signal?.addEventListener('abort', () => entry.cancel(), { once: true });
 
+  const shutdown = (): JobOutcome => ({
+    status: 'failed',
+    error: `job ${jobId} did not finish: the daemon is shutting down`,
+  });
   const tried = new Set<PoolWorker>();
   const errors: string[] = [];
 
@@ -67,6 +71,7 @@ export async function runPoolJob(
     current = undefined;
     if (result.status === 'cancelled') return { status: 'cancelled' };
     if (result.status === 'failed') {
+      if (pool.isClosed) return shutdown();
       const retryable =
         ['lost', 'unreachable', 'not_started'].includes(result.code) && !tracker.executing;
       if (retryable && !cancelled) {
@@ -107,8 +112,7 @@ export async function runPoolJob(
     }
   }
   if (cancelled) return { status: 'cancelled' };
-  if (pool.isClosed)
-    return { status: 'failed', error: `job ${jobId} did not finish: the daemon is shutting down` };
+  if (pool.isClosed) return shutdown();
   const only = errors.length === 1 ? errors[0] : undefined;
   return {
     status: 'failed',

@@ -63,6 +63,7 @@ export class WorkerPool {
       options.healthTimeoutMs ??
         Math.max(1000, ...options.workers.map((w) => w.pingTimeoutMs ?? 250)),
     );
+    if (this.store.interrupted.size > 0) void this.recoverInterrupted();
   }
 
   /**
@@ -86,6 +87,48 @@ export class WorkerPool {
     if (extra.logger !== undefined) options.logger = extra.logger;
     if (extra.store !== undefined) options.store = extra.store;
     return new WorkerPool(options);
+  }
+
+  /**
+   * Jobs that were in flight when the previous daemon stopped (JobStore.interrupted): ask the
+   * worker each was sent to (job_status, else a `<job_id>_*.png` scan of the path_map dirs) and,
+   * when it finished the job meanwhile, fetch and save the image and mark the job completed.
+   * Runs once at construction; resolves with the recovered ids, never throws.
+   */
+  async recoverInterrupted(): Promise<string[]> {
+    const recovered: string[] = [];
+    await Promise.all(
+      [...this.store.interrupted].map(async (jobId) => {
+        const record = this.store.get(jobId);
+        const worker = this.workers.find((w) => w.client.name === record?.workerName);
+        if (worker === undefined) return;
+        try {
+          const state = await worker.client.jobStatus(jobId).catch(() => undefined);
+          const imagePath =
+            (state?.state === 'completed' ? state.image_path : undefined) ??
+            (await worker.client.findResultFile(jobId));
+          if (imagePath === undefined) return;
+          const { bytes } = await this.fetchImage(worker.client, { imagePath });
+          const saved = await this.saveImage(jobId, bytes);
+          this.store.recover(jobId, {
+            imagePath: saved,
+            durationS: 0,
+            workerName: worker.client.name,
+          });
+          recovered.push(jobId);
+          this.logger.info(
+            { jobId, worker: worker.client.name },
+            'recovered a job finished while the daemon was down',
+          );
+        } catch (err) {
+          this.logger.warn(
+            { jobId, err: errorMessage(err) },
+            'could not recover an interrupted job',
+          );
+        }
+      }),
+    );
+    return recovered;
   }
 
   /** Jobs queued or running in this pool. */
