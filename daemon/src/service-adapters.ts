@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Config } from './config/schema.js';
 import { DaemonError } from './errors.js';
 import type { Logger } from './log.js';
@@ -158,18 +158,62 @@ export async function createAssetsPort(config: Config, _load: Importer): Promise
       return manifest;
     },
     async rebuild(input) {
-      const spec = './assets/rebuild.js';
-      const mod = (await import(spec).catch(() => undefined)) as
-        | Record<string, unknown>
-        | undefined;
-      const rebuild = mod?.rebuild as ((i: unknown) => Promise<unknown>) | undefined;
-      if (rebuild === undefined) {
-        throw new DaemonError(
-          'NOT_READY',
-          'rebuild is not available in this build (assets/rebuild.ts missing); deploy sprites one by one with generate_sprite + deploy',
-        );
+      const [{ loadRecipes }, { rebuild }, { PIPELINE_VERSION }] = await Promise.all([
+        import('./assets/recipes.js'),
+        import('./assets/rebuild.js'),
+        import('./sprites/index.js'),
+      ]);
+      const recipePath = resolve(
+        input.recipePath ?? resolve(dirname(input.assetsRoot), 'sprites.yaml'),
+      );
+      const recipes = await loadRecipes(recipePath);
+      const common = {
+        recipes,
+        assetsRoot: input.assetsRoot,
+        stateDir: input.stateDir,
+        layout,
+        force: input.force,
+      };
+      let result: Awaited<ReturnType<typeof rebuild>>;
+      if (input.dryRun) {
+        const never = async (): Promise<never> => {
+          throw new DaemonError('NOT_READY', 'a dry run generates nothing');
+        };
+        result = await rebuild({
+          ...common,
+          dryRun: true,
+          generate: never,
+          process: never,
+          pipelineVersion: PIPELINE_VERSION,
+        });
+      } else {
+        // The CLI's wiring of worker pool + pipeline (cli/rebuild.ts), shared so both behave alike.
+        const { createRebuildWiring } = await import('./cli/rebuild.js');
+        const wiring = await createRebuildWiring(config);
+        try {
+          result = await rebuild({
+            ...common,
+            generate: wiring.generate,
+            process: wiring.process,
+            pipelineVersion: wiring.pipelineVersion,
+            concurrency: wiring.concurrency,
+            model: config.generation.default_model,
+          });
+        } finally {
+          await wiring.close();
+        }
       }
-      return rebuild({ ...input, config });
+      return {
+        recipe_path: recipePath,
+        assets_root: input.assetsRoot,
+        dry_run: result.dryRun,
+        rebuilt: result.rebuilt,
+        skipped: result.skipped,
+        failed: result.failed,
+        generated: result.generated,
+        from_cache: result.fromCache,
+        reasons: result.reasons,
+      };
     },
   };
 }

@@ -4,7 +4,7 @@ import type { GenerateParams, JobOutcome } from './backend/types.js';
 import type { Config } from './config/schema.js';
 import { DaemonError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
-import type { GenerationRequest, SpriteService } from './service.js';
+import type { GenerationRequest } from './service.js';
 
 /**
  * The narrow interfaces SpriteService needs from backend/, sprites/ and assets/,
@@ -83,8 +83,7 @@ export interface AssetsPort {
     stateDir: string;
     dryRun: boolean;
     force: boolean;
-    service: SpriteService;
-  }): Promise<unknown>;
+  }): Promise<Record<string, unknown>>;
 }
 
 export interface CachePort {

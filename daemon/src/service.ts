@@ -622,20 +622,42 @@ export class SpriteService {
     }
   }
 
-  /** Redo deployed sprites from a recipe (assets capability). */
+  /**
+   * Make the assets match the recipe file (default sprites.yaml beside the assets
+   * folder): only changed entries are redone. Announces each rebuilt sprite to
+   * `onDeployed` listeners.
+   */
   async rebuild(input: {
     recipePath?: string | undefined;
     assetsDir?: string | undefined;
     dryRun: boolean;
     force: boolean;
-  }): Promise<unknown> {
+  }): Promise<Record<string, unknown>> {
     const assets = await this.ports.assets();
-    return assets.rebuild({
+    const assetsRoot = await assets.resolveRoot(input.assetsDir, this.cwd);
+    const report = await assets.rebuild({
       ...input,
-      assetsRoot: await assets.resolveRoot(input.assetsDir, this.cwd),
+      recipePath: input.recipePath === undefined ? undefined : resolve(this.cwd, input.recipePath),
+      assetsRoot,
       stateDir: this.stateDir,
-      service: this,
     });
+    const rebuilt = (report.rebuilt as string[] | undefined) ?? [];
+    if (!input.dryRun) {
+      for (const name of rebuilt) {
+        this.events.emit('deployed', {
+          name,
+          assetsRoot,
+          deployedPath: '',
+          relativePath: '',
+          manifestUpdated: true,
+          changed: true,
+          revision: undefined,
+          manifestPath: '',
+          entry: undefined,
+        } satisfies DeployResult);
+      }
+    }
+    return report;
   }
 
   private async writeFile(path: string, bytes: Buffer): Promise<string> {

@@ -130,7 +130,7 @@ describe('serve over stdio: process lifecycle', () => {
       'the worker to end the cancelled job',
       5000,
     );
-    expect(daemon.stderr()).toContain('"why":"SIGTERM"');
+    expect(daemon.stderr()).toContain('INFO - dgx-pixels - stopping why=SIGTERM');
     await observer.close();
     await daemon.close().catch(() => undefined);
   });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -72,7 +72,9 @@ describe('daemon over stdio with the embedded worker', () => {
     });
     const read = await client.readResource({ uri: 'sprites://knight' });
     expect(read.contents[0]?.mimeType).toBe('image/png');
-    expect(stack.daemon.stderr()).toContain('"tool":"generate_sprite"');
+    expect(stack.daemon.stderr()).toMatch(
+      /\] INFO - dgx-pixels - tool call tool=generate_sprite duration_ms=\d+ is_error=false/,
+    );
   });
 
   it('answers every tool', async () => {
@@ -118,8 +120,27 @@ describe('daemon over stdio with the embedded worker', () => {
       status: 'success',
       manifest_updated: true,
     });
-    const rebuild = await call('rebuild_sprites', { dry_run: true });
-    expect(rebuild.isError === true ? text(rebuild) : 'ok').toMatch(/ok|rebuild|recipe/i);
+    const noRecipe = await call('rebuild_sprites', { dry_run: true });
+    expect(text(noRecipe)).toMatch(/cannot read recipe file .*sprites\.yaml/);
+    writeFileSync(
+      `${stack.dir}/sprites.yaml`,
+      'sprites:\n  - { name: chest, prompt: "wooden treasure chest", size: [16, 16], resolution: [512, 512] }\n',
+    );
+    const dry = await call('rebuild_sprites', { dry_run: true });
+    expect(dry.structuredContent, text(dry)).toMatchObject({
+      dry_run: true,
+      rebuilt: [],
+      reasons: { chest: 'new' },
+      generated: 0,
+    });
+    const real = await call('rebuild_sprites', {});
+    expect(real.structuredContent, text(real)).toMatchObject({
+      dry_run: false,
+      rebuilt: ['chest'],
+      generated: 1,
+      failed: [],
+    });
+    expect(existsSync(`${stack.dir}/assets/sprites/chest.png`)).toBe(true);
     const bad = await call('generate_sprite', { prompt: 'ab' });
     expect(text(bad)).toMatch(/^Validation error in prompt: Prompt must be at least 3 characters/);
   });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { CliCommand } from './command.js';
 
 const USAGE = `Usage: dgx-pixels serve [options]
@@ -20,11 +20,6 @@ Options:
   --zmq-endpoint URL     DGX worker REQ endpoint (backend.zmq_endpoint)
   --state-dir DIR        daemon state: raw outputs, sprites, cache (state_dir)
   --log-level LEVEL      trace|debug|info|warn|error|silent (logging.level)`;
-
-/** Python-style level names of the seed's config → pino's. */
-function pinoLevel(level: string): string {
-  return ({ warning: 'warn', critical: 'fatal' } as Record<string, string>)[level] ?? level;
-}
 
 export const command: CliCommand = {
   name: 'serve',
@@ -75,7 +70,8 @@ export const command: CliCommand = {
       process.stderr.write(`dgx-pixels serve: ${errorMessage(err)}\n`);
       return 2;
     }
-    const logger = createLogger(pinoLevel(config.logging.level));
+    const { createServeLogger } = await import('../mcp/log-format.js');
+    const logger = createServeLogger(config.logging);
     for (const w of warnings) logger.warn(w);
     return values.http === true ? runHttp(config, logger) : runStdio(config, logger);
   },

@@ -115,6 +115,9 @@ export interface InstallOptions {
   ) => void;
 }
 
+/** Tool calls running now, across every connection of this process (shutdown waits for them briefly). */
+export const inFlight = { count: 0 };
+
 /** Register tools/list and tools/call on `server` for `tools`. */
 export function installTools(
   server: Server,
@@ -133,7 +136,13 @@ export function installTools(
       );
     }
     const started = performance.now();
-    const result = await callTool(tool, request.params.arguments, { ...options, extra });
+    inFlight.count++;
+    let result: CallToolResult;
+    try {
+      result = await callTool(tool, request.params.arguments, { ...options, extra });
+    } finally {
+      inFlight.count--;
+    }
     const first = result.content[0];
     options.onCall?.(
       {

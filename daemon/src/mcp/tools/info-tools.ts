@@ -131,7 +131,7 @@ export function rebuildSpritesTool(_config: Config) {
         dryRun: args.dry_run,
         force: args.force,
       });
-      return { structured: report as Record<string, unknown> };
+      return { structured: report as never };
     },
   });
 }

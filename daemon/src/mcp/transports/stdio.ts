@@ -3,6 +3,7 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { SpriteService } from '../../service.js';
 import { createMcpServer } from '../server.js';
+import { inFlight } from '../tool-registry.js';
 
 /**
  * Serve MCP over this process's stdin/stdout. stdout carries nothing but
@@ -22,6 +23,10 @@ export async function serveStdio(options: {
     resolveClosed = r;
   });
   const stop = async () => {
+    // A client may close its end right after its last request: answer what is running
+    // (bounded), then close; generation jobs still going are cancelled by service.close().
+    const deadline = Date.now() + 2000;
+    while (inFlight.count > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     detach();
     process.stdin.off('end', onEnd);
     await server.close().catch(() => undefined);
