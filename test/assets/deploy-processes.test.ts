@@ -153,8 +153,12 @@ describe('deploySprite across processes', () => {
       // manifest last), until a later deploy of it completes.
       const torn = tornByLane[lane] as Set<string>;
       for (const l of child.lines) if (l.startsWith('ok ')) torn.delete(l.split(' ')[1] as string);
-      const last = mine.at(-1);
-      if (last !== undefined && !done.has(last)) torn.add(last);
+      // In flight: the last "start" with no "ok" after it (a name may be deployed twice).
+      const lastIndex = (prefix: string) =>
+        child.lines.map((l) => l.startsWith(prefix)).lastIndexOf(true);
+      const lastStart = lastIndex('start ');
+      const lastOk = lastIndex('ok ');
+      if (lastStart > lastOk) torn.add(child.lines[lastStart]?.split(' ')[1] as string);
       for (const e of manifest.sprites) {
         if (!e.name.startsWith(`l${lane}k`) && e.name !== `hero-${lane}`) continue;
         if (torn.has(e.name)) continue;

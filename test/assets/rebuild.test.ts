@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readManifest } from '../../daemon/src/assets/manifest.js';
-import { type ProcessedAsset, type RebuildEvent, rebuild } from '../../daemon/src/assets/rebuild.js';
+import {
+  type ProcessedAsset,
+  type RebuildEvent,
+  rebuild,
+} from '../../daemon/src/assets/rebuild.js';
 import type { GenerationParams, ProcessSettings } from '../../daemon/src/assets/recipes.js';
 import { loadRecipes } from '../../daemon/src/assets/recipes.js';
 import { makePng } from './support/png.js';
@@ -68,7 +72,9 @@ async function run(extra: Partial<Parameters<typeof rebuild>[0]> = {}, pipelineV
         width: 16 * frames,
         height: 16,
         kind: frames > 1 ? 'sheet' : 'sprite',
-        ...(frames > 1 ? { grid: { columns: frames, rows: 1, frame_width: 16, frame_height: 16 } } : {}),
+        ...(frames > 1
+          ? { grid: { columns: frames, rows: 1, frame_width: 16, frame_height: 16 } }
+          : {}),
         settings: { ...settings.postprocess, palette: settings.palette ?? 'auto' },
         pipelineVersion,
       };
@@ -86,7 +92,10 @@ describe('rebuild', () => {
     expect(first.result.rebuilt.sort()).toEqual(['coin', 'knight', 'slime']);
     expect(calls.generate.sort()).toEqual(['coin', 'knight', 'slime']);
     const manifest = (await readManifest(join(root, 'asset_manifest.json'))).manifest;
-    expect(manifest.sprites.find((e) => e.name === 'coin')).toMatchObject({ kind: 'sheet', grid: { columns: 4 } });
+    expect(manifest.sprites.find((e) => e.name === 'coin')).toMatchObject({
+      kind: 'sheet',
+      grid: { columns: 4 },
+    });
     expect(manifest.sprites.find((e) => e.name === 'slime')?.source).toMatchObject({
       prompt: 'green slime monster',
       seed: 42,
@@ -108,8 +117,15 @@ describe('rebuild', () => {
     writeFileSync(recipeFile, RECIPES.replace('palette: pico8', 'palette: db32'));
     const { result } = await run();
     expect(calls).toEqual({ generate: [], process: ['slime'] });
-    expect(result).toMatchObject({ rebuilt: ['slime'], generated: 0, fromCache: 1, reasons: { slime: 'recipe changed' } });
-    const slime = (await readManifest(join(root, 'asset_manifest.json'))).manifest.sprites.find((e) => e.name === 'slime');
+    expect(result).toMatchObject({
+      rebuilt: ['slime'],
+      generated: 0,
+      fromCache: 1,
+      reasons: { slime: 'recipe changed' },
+    });
+    const slime = (await readManifest(join(root, 'asset_manifest.json'))).manifest.sprites.find(
+      (e) => e.name === 'slime',
+    );
     expect(slime?.revision).toBe(2);
   });
 
@@ -153,7 +169,9 @@ describe('rebuild', () => {
     calls = { generate: [], process: [] };
     await run({ only: ['coin'], regenerate: true });
     expect(calls).toEqual({ generate: ['coin'], process: ['coin'] });
-    await expect(run({ only: ['dragon'] })).rejects.toThrow('--only names not in the recipe file: dragon; known: slime, knight, coin');
+    await expect(run({ only: ['dragon'] })).rejects.toThrow(
+      '--only names not in the recipe file: dragon; known: slime, knight, coin',
+    );
   });
 
   it('dry run lists the work and does none of it', async () => {
@@ -174,7 +192,11 @@ describe('rebuild', () => {
     });
     expect(result.failed).toEqual([{ name: 'knight', error: 'worker said: out of memory' }]);
     expect(result.rebuilt.sort()).toEqual(['coin', 'slime']);
-    expect(events).toContainEqual({ name: 'knight', state: 'failed', detail: 'worker said: out of memory' });
+    expect(events).toContainEqual({
+      name: 'knight',
+      state: 'failed',
+      detail: 'worker said: out of memory',
+    });
   });
 
   it('runs jobs concurrently', async () => {

@@ -233,7 +233,7 @@ export async function loadRecipes(file: string): Promise<ResolvedRecipe[]> {
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const line = e?.linePos?.[0]?.line;
+    const line = e?.linePos?.[0]?.line ?? (e ? counter.linePos(e.pos[0]).line : undefined);
     throw new DaemonError(
       'VALIDATION',
       `recipe file ${file}${line ? `:${line}` : ''} is not valid YAML: ${e?.message.split('\n')[0]}; fix the syntax there`,
