@@ -4,7 +4,7 @@
 
 use bevy::prelude::*;
 use bevy_egui::{egui, EguiContexts, EguiPlugin, EguiPrimaryContextPass, EguiTextureHandle};
-use bevy_plugin_core::{regenerate_request, DaemonStatus, GenerateRequest, JobState};
+use bevy_plugin_core::{regenerate_request, Catalog, DaemonStatus, GenerateRequest, JobState};
 
 use crate::param::SpriteGen;
 
@@ -78,6 +78,7 @@ fn sprite_gen_panel(
             (e.name.clone(), id)
         })
         .collect();
+    let catalog = sprite_gen.catalog();
     let ctx = contexts.ctx_mut()?;
     egui::Window::new("AI sprites")
         .default_width(320.0)
@@ -170,7 +171,7 @@ fn sprite_gen_panel(
     Ok(())
 }
 
-fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm) {
+fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm, catalog: Option<&Catalog>) {
     egui::Grid::new("sprite_form")
         .num_columns(2)
         .show(ui, |ui| {
@@ -178,11 +179,22 @@ fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm) {
             ui.text_edit_singleline(&mut form.name);
             ui.end_row();
             ui.label("Style");
-            ui.text_edit_singleline(&mut form.style);
+            picker(
+                ui,
+                "style",
+                &mut form.style,
+                catalog.map(|c| c.styles.as_slice()),
+                false,
+            );
             ui.end_row();
             ui.label("Palette");
-            ui.text_edit_singleline(&mut form.palette)
-                .on_hover_text("e.g. pico8, nes, gameboy; empty = free colours");
+            picker(
+                ui,
+                "palette",
+                &mut form.palette,
+                catalog.map(|c| c.palettes.as_slice()),
+                true,
+            );
             ui.end_row();
             ui.label("Size (px)");
             ui.add(egui::Slider::new(&mut form.size, 8..=256));
@@ -193,4 +205,33 @@ fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm) {
         });
     ui.label("Prompt");
     ui.text_edit_multiline(&mut form.prompt);
+}
+
+/// A combo box over the daemon's names, or a text field until they are known.
+fn picker(
+    ui: &mut egui::Ui,
+    id: &str,
+    value: &mut String,
+    names: Option<&[String]>,
+    optional: bool,
+) {
+    let Some(names) = names.filter(|n| !n.is_empty()) else {
+        ui.text_edit_singleline(value);
+        return;
+    };
+    let shown = if value.is_empty() {
+        "(none)"
+    } else {
+        value.as_str()
+    };
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(shown.to_owned())
+        .show_ui(ui, |ui| {
+            if optional {
+                ui.selectable_value(value, String::new(), "(none)");
+            }
+            for name in names {
+                ui.selectable_value(value, name.clone(), name.as_str());
+            }
+        });
 }

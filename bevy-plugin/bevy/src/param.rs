@@ -2,7 +2,7 @@
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use bevy_plugin_core::{DaemonStatus, GenerateRequest, JobId, JobSnapshot, ManifestEntry};
+use bevy_plugin_core::{Catalog, DaemonStatus, GenerateRequest, JobId, JobSnapshot, ManifestEntry};
 
 use crate::plugin::SpriteGenService;
 use crate::sprite::{GeneratedSprites, LoadedSprite};
@@ -36,6 +36,16 @@ impl SpriteGen<'_> {
 
     pub fn job(&self, job: JobId) -> Option<JobSnapshot> {
         self.service.0.job(job)
+    }
+
+    /// The daemon's styles and palettes, once fetched; asks for them (in the background)
+    /// while they are missing and the daemon is ready.
+    pub fn catalog(&self) -> Option<Catalog> {
+        let catalog = self.service.0.catalog();
+        if catalog.is_none() {
+            self.service.0.refresh_catalog();
+        }
+        catalog
     }
 
     /// The loaded image (and atlas layout for sheets) of a deployed sprite.

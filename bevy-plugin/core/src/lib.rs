@@ -4,6 +4,7 @@
 //! client, the daemon supervisor, the job layer, the manifest model and its watcher, and the
 //! [`Service`] facade a Bevy resource holds.
 
+pub mod catalog;
 pub mod daemon;
 pub mod events;
 pub mod framing;
@@ -15,6 +16,7 @@ pub mod service;
 pub mod sync;
 pub mod watch;
 
+pub use catalog::Catalog;
 pub use daemon::{DaemonConfig, DaemonError, DaemonStatus, RestartPolicy};
 pub use events::Event;
 pub use jobs::{GenerateRequest, JobId, JobOptions, JobSnapshot, JobState};

@@ -5,16 +5,21 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use serde_json::json;
 
+use crate::catalog::{parse_catalog, Catalog};
 use crate::daemon::{DaemonConfig, DaemonError, DaemonStatus, Supervisor};
 use crate::events::Event;
 use crate::jobs::{GenerateRequest, JobId, JobManager, JobOptions, JobSnapshot};
 use crate::manifest::Manifest;
-use crate::mcp::McpClient;
+use crate::mcp::{McpClient, RequestOptions};
 use crate::watch::{ManifestWatcher, WatchEvent, WatchOptions};
+
+/// At most one `list_styles` fetch per this period.
+const CATALOG_RETRY: Duration = Duration::from_secs(5);
 
 /// Everything [`Service::start`] needs.
 #[derive(Debug, Clone)]
@@ -56,6 +61,10 @@ pub struct Service {
     events: Receiver<Event>,
     manifest_path: PathBuf,
     shutdown_grace: Duration,
+    catalog: Arc<Mutex<Option<Catalog>>>,
+    /// When the last `list_styles` fetch started; at most one every 5 s.
+    catalog_fetch: Mutex<Option<Instant>>,
+    request_timeout: Duration,
 }
 
 impl Service {
@@ -90,6 +99,9 @@ impl Service {
             events: rx,
             manifest_path,
             shutdown_grace,
+            catalog: Arc::new(Mutex::new(None)),
+            catalog_fetch: Mutex::new(None),
+            request_timeout,
         }
     }
 
@@ -148,6 +160,38 @@ impl Service {
     /// The live MCP connection, to call other daemon tools (`list_styles`, …) directly.
     pub fn client(&self) -> Option<McpClient> {
         self.supervisor.client().map(|(c, _)| c)
+    }
+
+    /// The styles and palettes the daemon offers, once fetched (see `refresh_catalog`).
+    pub fn catalog(&self) -> Option<Catalog> {
+        self.catalog.lock().expect("catalog lock").clone()
+    }
+
+    /// Fetches `list_styles` on a background thread when the daemon is ready and no fetch
+    /// started in the last 5 s (safe to call every frame); false when nothing was started.
+    /// The result appears in [`Service::catalog`].
+    pub fn refresh_catalog(&self) -> bool {
+        let Some(client) = self.client() else {
+            return false;
+        };
+        {
+            let mut last = self.catalog_fetch.lock().expect("catalog lock");
+            if last.is_some_and(|t| t.elapsed() < CATALOG_RETRY) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        let slot = Arc::clone(&self.catalog);
+        let opts = RequestOptions::timeout(self.request_timeout);
+        thread::spawn(
+            move || match client.call_tool("list_styles", json!({}), &opts) {
+                Ok(out) => {
+                    *slot.lock().expect("catalog lock") = Some(parse_catalog(&out.structured))
+                }
+                Err(e) => log::warn!("list_styles failed: {e}"),
+            },
+        );
+        true
     }
 
     /// Blocks until the daemon is ready (for tools and tests, not for a frame).

@@ -215,6 +215,21 @@ fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
         .iter()
         .any(|t| t.name == "generate_sprite" && t.output_schema.is_some()));
 
+    // list_styles feeds the editor's pickers.
+    assert!(svc.refresh_catalog());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let catalog = loop {
+        if let Some(c) = svc.catalog() {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "list_styles never answered");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        !catalog.styles.is_empty() && !catalog.palettes.is_empty(),
+        "{catalog:?}"
+    );
+
     // 2. generate with progress; the PNG exists with the right size; the watcher reports it.
     let job = svc.submit(
         GenerateRequest::sprite("slime", "a green slime blob")
