@@ -85,6 +85,17 @@ fn sprite_gen_panel(
         .show(ctx, |ui| {
             let status = sprite_gen.status();
             ui.label(format!("daemon: {}", status.label()));
+            let stopped = matches!(
+                status,
+                DaemonStatus::Stopped
+                    | DaemonStatus::Crashed {
+                        restart_in: None,
+                        ..
+                    }
+            );
+            if stopped && ui.button("Start daemon").clicked() {
+                sprite_gen.start_daemon();
+            }
             if let DaemonStatus::Crashed { stderr_tail, .. } = &status {
                 ui.collapsing("daemon log (last lines)", |ui| {
                     for line in stderr_tail.iter().rev().take(8).rev() {

@@ -25,6 +25,16 @@ impl SpriteGen<'_> {
         self.service.0.cancel(job)
     }
 
+    /// Starts the daemon (with `autostart: false`, or after it was stopped or gave up).
+    pub fn start_daemon(&self) {
+        self.service.0.start_daemon();
+    }
+
+    /// Stops the daemon; jobs submitted meanwhile wait for the next start.
+    pub fn stop_daemon(&self) {
+        self.service.0.stop_daemon();
+    }
+
     pub fn status(&self) -> DaemonStatus {
         self.service.0.status()
     }
