@@ -331,3 +331,32 @@ fn a_job_that_never_ends_is_cancelled_and_failed_after_max_duration() {
         other => panic!("expected Failed, got {other:?}"),
     }
 }
+
+#[test]
+fn without_autostart_jobs_wait_for_start_daemon_and_stop_start_cycles_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::new(fake(&["--job-ms", "200"]), dir.path());
+    config.autostart = false;
+    let svc = Service::start(config);
+    let job = svc.submit(GenerateRequest::sprite("later", "waits for the daemon"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(svc.status(), DaemonStatus::Stopped);
+    assert_eq!(svc.job(job).unwrap().state, JobState::Waiting);
+    svc.start_daemon();
+    let end = expect_event(&svc, "job end", Duration::from_secs(10), job_end);
+    assert!(matches!(end, Event::Finished { .. }), "{end:?}");
+    let DaemonStatus::Ready { pid: first, .. } = svc.status() else {
+        panic!("not ready")
+    };
+    svc.stop_daemon();
+    expect_event(&svc, "Stopped", Duration::from_secs(5), |e| {
+        matches!(e, Event::Status(DaemonStatus::Stopped))
+    });
+    svc.start_daemon();
+    svc.wait_ready(Duration::from_secs(10))
+        .expect("ready again");
+    let DaemonStatus::Ready { pid: second, .. } = svc.status() else {
+        panic!("not ready")
+    };
+    assert_ne!(first, second, "a fresh daemon process");
+}
