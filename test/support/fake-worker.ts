@@ -277,10 +277,14 @@ export class FakeWorker {
       msg = decode(body);
     } catch (err) {
       this.requests.push({ message: new Uint8Array(body), at: Date.now() });
-      return {
-        requestType: '?',
-        message: { type: 'error', message: String((err as Error).message) },
-      };
+      // the texts Python's msgpack gives (shared/protocol/python-capture/README.md, differences 6)
+      const text =
+        body.length === 0
+          ? 'Unpack failed: incomplete input'
+          : /extra/i.test(String((err as Error).message))
+            ? 'unpack(b) received extra data.'
+            : '';
+      return { requestType: '?', message: { type: 'error', message: text } };
     }
     if (
       msg === null ||
