@@ -72,6 +72,8 @@ describe('comfyui engine', () => {
       'post_processing',
     ]);
     expect(msgs.filter((m) => m.stage === 'sampling').map((m) => m.step)).toContain(6);
+    const firstStep = msgs.find((m) => m.stage === 'sampling' && m.step === 1);
+    expect(firstStep?.eta_s).toBeGreaterThan(1); // five steps and the decode still to come
 
     const graph = comfy.prompts[0] as Record<
       string,

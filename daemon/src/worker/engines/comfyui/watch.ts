@@ -82,6 +82,7 @@ export function waitForPrompt(o: WatchOptions): Promise<ComfyImage[]> {
   return new Promise<ComfyImage[]>((resolve, reject) => {
     let settled = false;
     let percent = 0;
+    let samplingStartMs: number | undefined;
     const timers: NodeJS.Timeout[] = [];
     const finish = (err: unknown, images?: ComfyImage[]): void => {
       if (settled) return;
@@ -183,12 +184,15 @@ export function waitForPrompt(o: WatchOptions): Promise<ComfyImage[]> {
         case 'progress': {
           const value = Number(data.value);
           const max = Math.max(1, Number(data.max));
+          samplingStartMs ??= Date.now();
+          // time per step so far × steps left, plus about a second for decode and save
+          const perStepS = value > 0 ? (Date.now() - samplingStartMs) / 1000 / value : 0.5;
           report({
             stage: 'sampling',
             step: value,
             totalSteps: max,
             percent: 10 + (80 * value) / max,
-            etaS: 0,
+            etaS: perStepS * (max - value) + 1,
           });
           break;
         }
