@@ -150,6 +150,60 @@ export async function resolveRebuildTarget(values: {
   return { config, assetsRoot, recipePath, layout, stateDir: resolve(config.state_dir) };
 }
 
+/**
+ * A whole rebuild from config: recipes loaded from `recipePath` (default
+ * sprites.yaml beside the assets root), real workers and pipeline. For the
+ * MCP service (service-adapters.ts) and anything else that is not the CLI.
+ */
+export async function runRebuild(input: {
+  config: Config;
+  assetsRoot: string;
+  stateDir: string;
+  recipePath?: string | undefined;
+  dryRun?: boolean;
+  force?: boolean;
+  regenerate?: boolean;
+  only?: string[];
+  onEvent?: RebuildOptions['onEvent'];
+}): Promise<RebuildResult> {
+  const [{ loadRecipes }, { rebuild }, { PIPELINE_VERSION }] = await Promise.all([
+    import('../assets/recipes.js'),
+    import('../assets/rebuild.js'),
+    import('../sprites/settings.js'),
+  ]);
+  const recipes = await loadRecipes(
+    resolve(input.recipePath ?? resolve(dirname(input.assetsRoot), 'sprites.yaml')),
+  );
+  const wiring = input.dryRun ? undefined : await createRebuildWiring(input.config);
+  const d = input.config.deployment;
+  const noGpu = async (): Promise<never> => {
+    throw new DaemonError('NOT_READY', 'dry run does not generate');
+  };
+  try {
+    return await rebuild({
+      recipes,
+      assetsRoot: input.assetsRoot,
+      stateDir: input.stateDir,
+      layout: {
+        spriteSubdir: d.sprite_subdir,
+        filenamePattern: d.filename_pattern,
+        manifestFile: d.manifest_file,
+      },
+      generate: wiring?.generate ?? noGpu,
+      process: wiring?.process ?? noGpu,
+      pipelineVersion: wiring?.pipelineVersion ?? PIPELINE_VERSION,
+      concurrency: wiring?.concurrency ?? 2,
+      force: input.force ?? false,
+      regenerate: input.regenerate ?? false,
+      dryRun: input.dryRun ?? false,
+      ...(input.only ? { only: input.only } : {}),
+      ...(input.onEvent ? { onEvent: input.onEvent } : {}),
+    });
+  } finally {
+    await wiring?.close();
+  }
+}
+
 /** One-line summary of a rebuild for people. */
 export function summarize(r: RebuildResult): string {
   const verb = r.dryRun ? 'would rebuild' : 'rebuilt';
