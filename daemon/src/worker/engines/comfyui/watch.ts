@@ -164,6 +164,7 @@ export function waitForPrompt(o: WatchOptions): Promise<ComfyImage[]> {
             break;
           }
           const stage = stageOfNode(o.classOf(String(data.node)));
+          if (stage === 'sampling') samplingStartMs = Date.now(); // the sampler node starts its steps now
           const at = {
             loading_models: 5,
             encoding: 8,
