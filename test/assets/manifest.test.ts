@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -155,5 +163,48 @@ describe('parseManifest', () => {
     expect(manifest.version).toBe(1);
     expect(typeof manifest.updated_at).toBe('string');
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('manifests of the original Python server', () => {
+  it('upgrades {name, path, deployed_at} entries from their PNG and keeps them on the next deploy', async () => {
+    mkdirSync(join(root, 'sprites'));
+    writeFileSync(join(root, 'sprites', 'old.png'), makePng(12, 10, 3));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        sprites: [
+          { name: 'old', path: 'sprites/old.png', deployed_at: '2025-01-01T12:00:00.123456' },
+        ],
+      }),
+    );
+    const { manifest } = await readManifest(file, { assetsRoot: root });
+    expect(manifest.sprites[0]).toMatchObject({
+      name: 'old',
+      kind: 'sprite',
+      width: 12,
+      height: 10,
+      revision: 1,
+      deployed_at: '2025-01-01T12:00:00.123456',
+    });
+    await deploySprite({ assetsRoot: root, name: 'hero', png: makePng(4, 4, 1) });
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    expect(doc.version).toBe(1);
+    expect(
+      doc.sprites.map((e: { name: string; hash?: string }) => [e.name, e.hash?.length]),
+    ).toEqual([
+      ['old', 64],
+      ['hero', 64],
+    ]);
+  });
+
+  it('still refuses a legacy entry whose PNG is gone, naming it', async () => {
+    writeFileSync(
+      file,
+      JSON.stringify({ sprites: [{ name: 'gone', path: 'sprites/gone.png', deployed_at: 'x' }] }),
+    );
+    await expect(readManifest(file, { assetsRoot: root })).rejects.toThrow(
+      /entry #0 \("gone"\) is invalid: kind:/,
+    );
   });
 });

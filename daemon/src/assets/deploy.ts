@@ -202,7 +202,7 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
   assertSafeRelativeName(layout.manifestFile, 'deployment.manifest_file', false);
   const manifestPath = await assertInsideRoot(p.root, layout.manifestFile);
   const tmpDir = await chooseTempDir(p.root, req.stateDir);
-  const store = manifestStore(manifestPath, { tmpDir });
+  const store = manifestStore(manifestPath, { tmpDir, assetsRoot: p.root });
   const updateManifest = req.updateManifest ?? true;
   const result = (
     entry: ManifestEntry,

@@ -72,6 +72,7 @@ export class Deployer {
   /** The manifest of an assets root (default: the configured one). */
   async manifest(bevyAssetsDir?: string): Promise<Manifest> {
     const root = await this.assetsRoot(bevyAssetsDir);
-    return (await readManifest(resolve(root, this.layout.manifestFile))).manifest;
+    return (await readManifest(resolve(root, this.layout.manifestFile), { assetsRoot: root }))
+      .manifest;
   }
 }

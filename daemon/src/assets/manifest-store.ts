@@ -28,6 +28,8 @@ interface Pending {
 export interface ManifestStoreOptions {
   /** Directory for temp files (same filesystem as the manifest). */
   tmpDir: string;
+  /** The assets root, to upgrade entries of the original Python server's manifest. */
+  assetsRoot?: string;
   lock?: LockOptions;
 }
 
@@ -130,12 +132,14 @@ export class ManifestStore {
       const text = await handle.readFile('utf8');
       let manifest: Manifest;
       try {
-        manifest = (await parseManifest(text, this.manifestPath)).manifest;
+        manifest = (await parseManifest(text, this.manifestPath, false, this.options.assetsRoot))
+          .manifest;
       } catch (err) {
         if (!repair) throw err;
         const backupPath = `${this.manifestPath}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
         await writeFile(backupPath, text);
-        manifest = (await parseManifest(text, this.manifestPath, true)).manifest;
+        manifest = (await parseManifest(text, this.manifestPath, true, this.options.assetsRoot))
+          .manifest;
         // Not cached: the repaired content differs from the file until written.
         return manifest;
       }

@@ -1,6 +1,7 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { DaemonError, errorMessage } from '../errors.js';
+import { isLegacyEntry, upgradeLegacyEntry } from './legacy.js';
 import { emptyManifest, isManifestEntry, MANIFEST_VERSION } from './manifest-check.js';
 import type { Manifest, ManifestEntry } from './manifest-schema.js';
 
@@ -14,6 +15,8 @@ import type { Manifest, ManifestEntry } from './manifest-schema.js';
 export interface ReadManifestOptions {
   /** Back the bad file up to `<file>.broken-<time>` and keep its valid entries (default false). */
   repair?: boolean;
+  /** The assets root, to upgrade entries of the original {name, path, deployed_at} form. */
+  assetsRoot?: string;
 }
 
 export interface ReadManifestResult {
@@ -57,6 +60,7 @@ export async function parseManifest(
   text: string,
   file: string,
   lenient = false,
+  assetsRoot?: string,
 ): Promise<{ manifest: Manifest; problems: string[] }> {
   const problems: string[] = [];
   const fail = (problem: string): never => {
@@ -93,8 +97,13 @@ export async function parseManifest(
   const sprites: ManifestEntry[] = [];
   const list = doc.sprites as unknown[];
   for (let index = 0; index < list.length; index++) {
-    const raw = list[index];
+    const given = list[index];
     let problem: string | undefined;
+    // Entries of the original Python server are upgraded from their PNG (legacy.ts).
+    const raw =
+      assetsRoot !== undefined && isLegacyEntry(given)
+        ? ((await upgradeLegacyEntry(given, assetsRoot)) ?? given)
+        : given;
     if (!isManifestEntry(raw)) {
       // The fast check said no; zod (loaded only now) says why.
       const { ManifestEntrySchema } = await import('./manifest-schema.js');
@@ -156,11 +165,14 @@ export async function readManifest(
     );
   }
   try {
-    return { manifest: (await parseManifest(text, path)).manifest, existed: true };
+    return {
+      manifest: (await parseManifest(text, path, false, options.assetsRoot)).manifest,
+      existed: true,
+    };
   } catch (err) {
     if (!options.repair) throw err;
   }
-  const { manifest, problems } = await parseManifest(text, path, true);
+  const { manifest, problems } = await parseManifest(text, path, true, options.assetsRoot);
   const backupPath = `${path}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   await copyFile(path, backupPath);
   return { manifest, existed: true, repaired: { backupPath, problems } };

@@ -135,7 +135,9 @@ export async function rebuild(opts: RebuildOptions): Promise<RebuildResult> {
   const selected = opts.only?.length
     ? opts.recipes.filter((r) => opts.only?.includes(r.name))
     : opts.recipes;
-  const { manifest } = await readManifest(resolve(opts.assetsRoot, layout.manifestFile));
+  const { manifest } = await readManifest(resolve(opts.assetsRoot, layout.manifestFile), {
+    assetsRoot: opts.assetsRoot,
+  });
   const cache = new RawCache(opts.stateDir);
   const result: RebuildResult = {
     rebuilt: [],
