@@ -253,3 +253,28 @@ describe('WorkerPool', () => {
     reopened.close();
   });
 });
+
+describe('WorkerPool with a lone worker that dies', () => {
+  // pool ──generate×2──▶ gpu0 (1 running, 1 queued); gpu0 killed; no other worker:
+  // nothing to re-send to, so both jobs fail after four missed health checks
+  it('fails its jobs with the fix once it has missed four health checks', async () => {
+    const [w] = await startWorkers(1, { progressIntervalMs: 100, progressCount: 20 });
+    const fake = w as FakeWorker;
+    const pool = makePool([fake]);
+    const handles = [pool.submit(params), pool.submit(params)];
+    await waitFor(() => fake.requestsOf('generate').length === 2, 'jobs were not sent');
+    fake.stop();
+    const outcomes = await done(
+      handles.map((h) => h.done),
+      'jobs on a dead lone worker did not end',
+    );
+    for (const o of outcomes) {
+      expect(o.status).toBe('failed');
+      if (o.status === 'failed') {
+        expect(o.error).toMatch(
+          /^worker gpu0 stopped answering \(.*\); the job did not finish, submit it again$/,
+        );
+      }
+    }
+  });
+});

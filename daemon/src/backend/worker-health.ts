@@ -7,8 +7,9 @@ import type { PoolWorker } from './worker-pool.js';
  * reachable (a dead one that comes back is used again). One that restarted
  * (uptime went down) lost its queue: its jobs end 'lost', and the pool re-sends
  * those it had not started. One that misses two checks in a row is
- * unreachable: jobs it had not started are re-sent elsewhere; after four, its
- * running jobs fail too (they can no longer report).
+ * unreachable: jobs it had not started are re-sent elsewhere (when another
+ * worker is reachable); after four, its remaining jobs fail (they can no longer
+ * report; a lone worker's queued jobs land here too).
  */
 export class WorkerHealthMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -66,7 +67,11 @@ export class WorkerHealthMonitor {
         { worker: client.name, failures: w.failures, err: w.error },
         'worker health check failed',
       );
-      if (w.failures >= 2) {
+      // re-send not-started jobs only when another worker can take them; a lone worker gets more time
+      const alternative = this.workers.some(
+        (o) => o !== w && o.reachable === true && !o.client.isClosed,
+      );
+      if (w.failures >= 2 && alternative) {
         client.failJobs(
           (t) => !t.executing,
           `worker ${client.name} stopped answering (${w.error})`,
@@ -76,7 +81,7 @@ export class WorkerHealthMonitor {
       if (w.failures >= 4) {
         client.failJobs(
           () => true,
-          `worker ${client.name} stopped answering while running the job (${w.error}); submit it again`,
+          `worker ${client.name} stopped answering (${w.error}); the job did not finish, submit it again`,
           'unreachable',
         );
       }
