@@ -18,6 +18,7 @@ describe('makeThumbnail', () => {
         width: 512,
         height: 512,
         channels: 3,
+        background: '#000000',
         noise: { type: 'gaussian', mean: 128, sigma: 60 },
       },
     })

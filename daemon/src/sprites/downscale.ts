@@ -88,6 +88,7 @@ export function downscaleToGrid(
   const sg = new Uint8Array(cap);
   const sb = new Uint8Array(cap);
   const sa = new Uint8Array(cap);
+  const packed = new Int32Array(cap);
   const src = img.data;
   const w4 = img.width * 4;
   const dst = out.data;
@@ -96,19 +97,23 @@ export function downscaleToGrid(
     for (let i = 0; i < cols; i++) {
       const x0 = xr[i * 2] as number;
       const x1 = xr[i * 2 + 1] as number;
-      // Large cells are sampled on a sparser lattice: ~64 samples average the
-      // noise as well as 400 do, at a sixth of the cost.
-      const step = Math.max(1, Math.floor(Math.sqrt(((x1 - x0 + 1) * (y1 - y0 + 1)) / 64)));
+      // Large cells are sampled on a sparser lattice: ~25 samples find the majority
+      // and average the noise nearly as well as 400 do, at a fraction of the cost.
+      const step = Math.max(1, Math.round(Math.sqrt(((x1 - x0 + 1) * (y1 - y0 + 1)) / 25)));
       let n = 0;
       let minA = 255;
       for (let y = y0; y <= y1; y += step) {
         let p = y * w4 + x0 * 4;
         for (let x = x0; x <= x1; x += step, p += 4 * step, n++) {
-          sr[n] = src[p] as number;
-          sg[n] = src[p + 1] as number;
-          sb[n] = src[p + 2] as number;
+          const r = src[p] as number;
+          const g = src[p + 1] as number;
+          const b = src[p + 2] as number;
           const a = src[p + 3] as number;
+          sr[n] = r;
+          sg[n] = g;
+          sb[n] = b;
           sa[n] = a;
+          packed[n] = (r << 16) | (g << 8) | b;
           if (a < minA) minA = a;
         }
       }
@@ -123,18 +128,16 @@ export function downscaleToGrid(
       let tg = 0;
       let tb = 0;
       let cnt = 0;
-      for (let y = y0; y <= y1; y += step) {
-        let p = y * w4 + x0 * 4;
-        for (let x = x0; x <= x1; x += step, p += 4 * step) {
-          const r = src[p] as number;
-          const g = src[p + 1] as number;
-          const b = src[p + 2] as number;
-          if (Math.abs(r - mr) <= tol && Math.abs(g - mg) <= tol && Math.abs(b - mb) <= tol) {
-            tr += r;
-            tg += g;
-            tb += b;
-            cnt++;
-          }
+      for (let k = 0; k < n; k++) {
+        const c = packed[k] as number;
+        const r = c >> 16;
+        const g = (c >> 8) & 255;
+        const b = c & 255;
+        if (Math.abs(r - mr) <= tol && Math.abs(g - mg) <= tol && Math.abs(b - mb) <= tol) {
+          tr += r;
+          tg += g;
+          tb += b;
+          cnt++;
         }
       }
       dst[o] = cnt > 0 ? Math.round(tr / cnt) : mr;

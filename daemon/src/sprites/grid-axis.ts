@@ -131,10 +131,16 @@ export function combScores(r: Float64Array, periods: Float64Array, fromLag: numb
   return out;
 }
 
-/** Candidate periods from `minPeriod` to `maxPeriod`, spaced finely enough that the last tooth before `maxLag` moves < 0.1 px. */
-export function periodGrid(minPeriod: number, maxPeriod: number, maxLag: number): Float64Array {
+/** Candidate periods from `minPeriod` to `maxPeriod`, spaced so that the last tooth before `maxLag` moves at most `toothMovePx` px. */
+export function periodGrid(
+  minPeriod: number,
+  maxPeriod: number,
+  maxLag: number,
+  toothMovePx = 0.1,
+): Float64Array {
   const out: number[] = [];
-  for (let p = minPeriod; p <= maxPeriod; p += Math.max(0.001, (0.1 * p) / maxLag)) out.push(p);
+  for (let p = minPeriod; p <= maxPeriod; p += Math.max(0.001, (toothMovePx * p) / maxLag))
+    out.push(p);
   return Float64Array.from(out);
 }
 

@@ -37,6 +37,29 @@ function identityAxis(extent: number): GridAxis {
   return { period: 1, phase: 0, coherence: 0, ...layCells(extent, 1, 0, extent) };
 }
 
+function jointScores(
+  rx: Float64Array,
+  ry: Float64Array,
+  periods: Float64Array,
+  from: number,
+): Float64Array {
+  const sx = combScores(rx, periods, from);
+  const sy = combScores(ry, periods, from);
+  for (let i = 0; i < sx.length; i++) sx[i] = (sx[i] as number) + (sy[i] as number);
+  return sx;
+}
+
+/** Indices of the `k` highest local maxima. */
+function topPeaks(a: Float64Array, k: number): number[] {
+  const peaks: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i] as number;
+    if ((i === 0 || v >= (a[i - 1] as number)) && (i === a.length - 1 || v >= (a[i + 1] as number)))
+      peaks.push(i);
+  }
+  return peaks.sort((p, q) => (a[q] as number) - (a[p] as number)).slice(0, k);
+}
+
 /** Index of the largest value. */
 function argmax(a: Float64Array): number {
   let best = 0;
@@ -80,7 +103,21 @@ export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
   const rx = ax0.r;
   const ry = ay0.r;
   const lowest = Math.min(maxPeriod - 0.5, Math.max(minPeriod, Math.min(ax0.lobe, ay0.lobe)));
-  const periods = periodGrid(lowest, maxPeriod, Math.max(rx.length, ry.length));
+  // Coarse-to-fine: score a coarse period grid, then re-score finely around its best peaks.
+  const coarse = periodGrid(lowest, maxPeriod, Math.max(rx.length, ry.length), 0.5);
+  const cj = jointScores(rx, ry, coarse, lowest);
+  const seeds = topPeaks(cj, 6).map((i) => coarse[i] as number);
+  const fine: number[] = [];
+  for (const p of seeds) {
+    const span = (0.5 * p) / Math.max(rx.length, ry.length) + 0.01;
+    for (
+      let q = Math.max(lowest, p - span);
+      q <= Math.min(maxPeriod, p + span);
+      q += Math.max(0.0005, span / 25)
+    )
+      fine.push(q);
+  }
+  const periods = Float64Array.from(fine);
   const sx = combScores(rx, periods, lowest);
   const sy = combScores(ry, periods, lowest);
   const joint = new Float64Array(periods.length);

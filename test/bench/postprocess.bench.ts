@@ -1,0 +1,137 @@
+import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
+import { processSprite } from '../../daemon/src/sprites/index.js';
+import { makeLogicalSprite, shippedPalette } from '../support/pixel-art-sprite.js';
+import { upscale } from '../support/sprite-fixtures.js';
+
+/**
+ * Post-processing cost of one 1024×1024 → 64×64 sprite, stage by stage, beside
+ * the floor measured in the same run: sharp decoding the input to raw RGBA plus
+ * encoding the 64×64 output PNG, i.e. the work no pipeline can skip. Floor and
+ * pipeline alternate, one call each per round, so machine noise hits both alike.
+ * Then 8 sprites one at a time vs all 8 at once (throughput ratio).
+ * Run: npx tsx test/bench/postprocess.bench.ts
+ */
+
+const ROUNDS = 25;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+function logical(seed: number) {
+  return makeLogicalSprite(
+    {
+      width: 64,
+      height: 64,
+      palette: shippedPalette('db32'),
+      bodyColours: 6,
+      outline: true,
+      margin: 2,
+      checker: 0,
+    },
+    seed,
+  );
+}
+
+const degradation = {
+  scale: [16, 16] as [number, number],
+  phase: [0.3, -0.2] as [number, number],
+  blurSigma: 0.7,
+  noiseSigma: 4,
+  blockTint: 2,
+  shading: 2,
+};
+const input = await upscale(logical(1), degradation);
+const small = await sharp(input)
+  .resize(64, 64, { kernel: 'nearest' })
+  .ensureAlpha()
+  .raw()
+  .toBuffer();
+
+async function floor(): Promise<number> {
+  const t0 = performance.now();
+  await sharp(input).ensureAlpha().raw().toBuffer();
+  await sharp(small, { raw: { width: 64, height: 64, channels: 4 } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+  return performance.now() - t0;
+}
+
+/** CPU ms of the whole process (main thread + sharp's threads) spent in `fn`: robust to other load. */
+async function cpuOf(fn: () => Promise<unknown>): Promise<number> {
+  const c = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1000;
+}
+
+// Warm-up: JIT, sharp's thread pool, the style/palette caches.
+for (let i = 0; i < 3; i++) {
+  await floor();
+  await processSprite(input);
+}
+const floors: number[] = [];
+const totals: number[] = [];
+const floorCpu: number[] = [];
+const totalCpu: number[] = [];
+const stages: Record<string, number[]> = {};
+for (let r = 0; r < ROUNDS; r++) {
+  floors.push(await floor());
+  const t0 = performance.now();
+  const out = await processSprite(input);
+  totals.push(performance.now() - t0);
+  for (const [k, v] of Object.entries(out.timingsMs ?? {})) {
+    stages[k] = [...(stages[k] ?? []), v];
+  }
+  floorCpu.push(await cpuOf(floor));
+  totalCpu.push(await cpuOf(() => processSprite(input)));
+}
+const floorMs = median(floors);
+const totalMs = median(totals);
+const row = (name: string, ms: number, ratio: string) =>
+  process.stdout.write(
+    `| ${name.padEnd(42)} | ${ms.toFixed(2).padStart(8)} | ${ratio.padStart(9)} |\n`,
+  );
+process.stdout.write(
+  `\npostprocess: 1024×1024 → 64×64 (median of ${ROUNDS}, ${availableParallelism()} cores, sharp.concurrency ${sharp.concurrency()})\n\n`,
+);
+process.stdout.write(
+  '| measured                                   |    ms    | × floor   |\n|---|---:|---:|\n',
+);
+row('floor: sharp decode input + encode output', floorMs, '1.00');
+for (const k of [
+  'decode',
+  'grid',
+  'downscale',
+  'background',
+  'palette',
+  'cleanup',
+  'canvas',
+  'encode',
+]) {
+  const v = stages[k];
+  if (v) row(`  stage ${k}`, median(v), (median(v) / floorMs).toFixed(2));
+}
+row('processSprite total (target ≤ 2.5× floor)', totalMs, (totalMs / floorMs).toFixed(2));
+row('CPU time: floor', median(floorCpu), '1.00');
+row('CPU time: processSprite', median(totalCpu), (median(totalCpu) / median(floorCpu)).toFixed(2));
+
+// Throughput: 8 different sprites, sequential vs concurrent.
+const inputs = await Promise.all(
+  [1, 2, 3, 4, 5, 6, 7, 8].map((s) => upscale(logical(s), degradation, s)),
+);
+const seqRuns: number[] = [];
+const parRuns: number[] = [];
+for (let r = 0; r < 3; r++) {
+  let t0 = performance.now();
+  for (const i of inputs) await processSprite(i);
+  seqRuns.push(performance.now() - t0);
+  t0 = performance.now();
+  await Promise.all(inputs.map((i) => processSprite(i)));
+  parRuns.push(performance.now() - t0);
+}
+const seq = median(seqRuns);
+const par = median(parRuns);
+process.stdout.write(
+  '\n| 8 sprites                                  |    ms    | speed-up  |\n|---|---:|---:|\n',
+);
+row('one at a time (baseline)', seq, '1.00');
+row('all 8 concurrently (target ≥ 1.6× on 2 cores)', par, (seq / par).toFixed(2));
