@@ -138,6 +138,20 @@ describe('WorkerPool', () => {
       if (f.status === 'failed') expect(f.error).toMatch(/worker gpu1 stopped answering/);
   });
 
+  it('skips a dead worker at submit after one failed ping', async () => {
+    const req = await deadEndpoint();
+    const [w] = await startWorkers(1);
+    const pool = makePool([{ req, pub: req }, w as FakeWorker], { healthIntervalMs: 0 });
+    const t0 = Date.now();
+    const outcome = await within(
+      pool.submit(params).done,
+      'job did not complete on the live worker',
+    );
+    expect(outcome).toMatchObject({ status: 'completed', workerName: 'gpu1' });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect((await pool.status())[0]?.reachable).toBe(false);
+  });
+
   it('uses a restarted worker again', async () => {
     const [w] = await startWorkers(1);
     const fake = w as FakeWorker;
