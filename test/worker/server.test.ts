@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encode } from '../../daemon/src/protocol/codec.js';
 import {
+  type Engine,
   type RunningWorker,
   startWorker,
   type WorkerOptions,
@@ -408,6 +409,28 @@ describe('worker lifecycle', () => {
       outputDir: tmp.dir,
     });
     await again.close();
+  });
+
+  it('closes within the 5 s grace when an engine ignores the abort, ending its job on the wire', async () => {
+    const stuck: Engine = {
+      name: 'procedural',
+      listModels: async () => [],
+      generate: () => new Promise<never>(() => {}), // never returns, ignores the signal
+      close: async () => {},
+    };
+    const { worker, client } = await boot({ engine: stuck });
+    const req = generate();
+    await client.request(req);
+    await client.until(
+      (u) => u.filter((m) => m.job_id === req.id).length === 2,
+      'second job_started',
+    );
+    const t0 = Date.now();
+    await worker.close();
+    expect(Date.now() - t0).toBeLessThan(7000);
+    const msgs = await client.terminal(req.id as string, 3000);
+    expect(types(msgs)).toEqual(['job_started', 'job_started', 'job_finished', 'job_error']);
+    expect(msgs.at(-1)?.error).toMatch(/^Worker shutting down/);
   });
 
   it.each([

@@ -53,6 +53,11 @@ export class JobQueue {
     return n;
   }
 
+  /** Jobs whose runner has not returned yet (including cancelled ones still stopping). */
+  get unfinished(): JobRecord[] {
+    return [...this.running];
+  }
+
   /** Queue a job; false when the queue is full or shutting down. Starting happens on a later tick. */
   add(job: EngineJob, returnImage: boolean): JobRecord | undefined {
     if (this.closed || this.waiting.length >= this.options.maxQueue) return undefined;
@@ -104,10 +109,10 @@ export class JobQueue {
 
   /**
    * Stop taking jobs; every queued job is returned (the caller ends them on the
-   * wire) and every running job is aborted with `reason`. Resolves when all
-   * runners have returned.
+   * wire) and every running job is aborted with `reason`; `stopped` resolves
+   * when all runners have returned.
    */
-  async shutdown(reason: string): Promise<JobRecord[]> {
+  shutdown(reason: string): { dropped: JobRecord[]; stopped: Promise<void> } {
     this.closed = true;
     const dropped = this.waiting.splice(0);
     for (const r of dropped) {
@@ -116,8 +121,8 @@ export class JobQueue {
     }
     for (const r of this.running)
       if (!r.controller.signal.aborted) r.controller.abort(new Error(reason));
-    await Promise.allSettled([...this.settled]);
-    return dropped;
+    const stopped = Promise.allSettled([...this.settled]).then(() => undefined);
+    return { dropped, stopped };
   }
 
   private pump(): void {

@@ -105,13 +105,11 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
   let pubChain: Promise<void> = Promise.resolve();
   const publish = (update: WorkerUpdate): Promise<void> => {
     const frame = encode(update);
-    pubChain = pubChain.then(
-      () => (pub.closed ? undefined : pub.send(frame)),
-      () => undefined,
-    );
-    return pubChain.catch((err: unknown) =>
-      logger.warn({ err: errorMessage(err) }, 'publish failed'),
-    );
+    // each link swallows its own failure, so one failed send never drops the next message
+    pubChain = pubChain
+      .then(() => (pub.closed ? undefined : pub.send(frame)))
+      .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'publish failed'));
+    return pubChain;
   };
 
   const queue: JobQueue = new JobQueue({
@@ -149,7 +147,13 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
     closing ??= (async () => {
       const reason =
         'Worker shutting down: job aborted before it finished; resubmit it to another worker';
-      const dropped = await queue.shutdown(reason);
+      // an engine stuck in I/O must not hold shutdown forever: give running jobs 5 s to end
+      const { dropped, stopped } = queue.shutdown(reason);
+      const deadline = new Promise<'late'>((resolve) => setTimeout(resolve, 5000, 'late').unref());
+      if ((await Promise.race([stopped, deadline])) === 'late') {
+        logger.warn('running jobs did not stop within 5 s of shutdown; closing anyway');
+        dropped.push(...queue.unfinished); // their runners will find PUB closed: end them here
+      }
       for (const r of dropped) {
         await publish({ type: 'job_finished', job_id: r.job.jobId, success: false, duration_s: 0 });
         await publish({ type: 'job_error', job_id: r.job.jobId, error: reason });
