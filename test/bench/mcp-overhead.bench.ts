@@ -1,8 +1,8 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { silentLogger } from '../../daemon/src/log.js';
 import { startWorker } from '../../daemon/src/worker/index.js';
 
@@ -90,26 +90,34 @@ function start(server: Server): RawClient {
   return new RawClient(child);
 }
 
+type Lat = { p50: number; p99: number };
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function callLatency(
-  server: Server,
-  method: string,
-  params: unknown,
-): Promise<{ p50: number; p99: number }> {
-  const client = start(server);
-  await client.initialize();
-  const times: number[] = [];
+/**
+ * p50/p99 of sequential calls, the cases interleaved (one call of each per round) so the
+ * load of this shared machine falls on every server alike.
+ */
+async function callLatencies(
+  cases: { server: Server; method: string; params: unknown }[],
+): Promise<{ p50: number; p99: number }[]> {
+  const clients = cases.map((c) => start(c.server));
+  await Promise.all(clients.map((c) => c.initialize()));
+  const times = cases.map(() => [] as number[]);
   for (let i = 0; i < WARMUP + CALLS; i++) {
-    const t0 = performance.now();
-    await client.request(method, params);
-    if (i >= WARMUP) times.push(performance.now() - t0);
+    for (const [k, c] of cases.entries()) {
+      const t0 = performance.now();
+      await (clients[k] as RawClient).request(c.method, c.params);
+      if (i >= WARMUP) (times[k] as number[]).push(performance.now() - t0);
+    }
   }
-  await client.close();
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 50), p99: pct(times, 99) };
+  await Promise.all(clients.map((c) => c.close()));
+  return times.map((t) => {
+    t.sort((a, b) => a - b);
+    return { p50: pct(t, 50), p99: pct(t, 99) };
+  });
 }
 
 function rssKiB(pid: number): number {
@@ -166,18 +174,22 @@ async function main(): Promise<void> {
     args: ['test/bench/bare-sdk-server.mjs'],
   };
   try {
-    const floor = await callLatency(echo, 'tools/call', { name: 'x', arguments: {} });
-    const fsCall = await callLatency(fs, 'tools/call', {
-      name: 'list_allowed_directories',
-      arguments: {},
-    });
-    const invalid = await callLatency(ours, 'tools/call', {
-      name: 'generate_sprite',
-      arguments: { prompt: 'ab' },
-    });
-    const status = await callLatency(ours, 'tools/call', { name: 'get_status', arguments: {} });
+    const [floor, fsCall, invalid, status] = (await callLatencies([
+      { server: echo, method: 'tools/call', params: { name: 'x', arguments: {} } },
+      {
+        server: fs,
+        method: 'tools/call',
+        params: { name: 'list_allowed_directories', arguments: {} },
+      },
+      {
+        server: ours,
+        method: 'tools/call',
+        params: { name: 'generate_sprite', arguments: { prompt: 'ab' } },
+      },
+      { server: ours, method: 'tools/call', params: { name: 'get_status', arguments: {} } },
+    ])) as [Lat, Lat, Lat, Lat];
     const lines = [
-      `tool call over stdio, ${CALLS} sequential calls after ${WARMUP} warm-up (ms)`,
+      `tool call over stdio, ${CALLS} sequential calls each after ${WARMUP} warm-up, servers interleaved (ms)`,
       `${'server / call'.padEnd(44)}     p50      p99  p50/fs  p99/fs`,
       `${'JSON-RPC echo (floor)'.padEnd(44)}${f(floor.p50)} ${f(floor.p99)} ${r(floor.p50 / fsCall.p50)} ${r(floor.p99 / fsCall.p99)}`,
       `${'server-filesystem list_allowed_directories'.padEnd(44)}${f(fsCall.p50)} ${f(fsCall.p99)} ${r(1)} ${r(1)}`,
