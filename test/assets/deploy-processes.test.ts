@@ -79,6 +79,22 @@ describe('deploySprite across processes', () => {
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  it('finishes the deploy of a holder killed between the PNG rename and the manifest rename', async () => {
+    const root = tempDir('assets');
+    const child = spawnChild(bundle, [root, tempDir('state'), 't', '0', 'tear']);
+    await child.waitFor('torn', 15_000);
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    const onDisk = sha(readFileSync(join(root, 'sprites', 'hero.png')));
+    const before = readManifestFile(root).sprites.find((e) => e.name === 'hero');
+    expect(before?.revision).toBe(1);
+    expect(before?.hash).not.toBe(onDisk); // torn: new PNG, old manifest
+    // The next deploy (of anything) takes the dead lock over and rolls it forward.
+    await deploySprite({ assetsRoot: root, name: 'other', png: makePng(8, 8, 3) });
+    const after = readManifestFile(root).sprites.find((e) => e.name === 'hero');
+    expect(after).toMatchObject({ hash: onDisk, revision: 2 });
+  });
+
   /*
    * Two lanes, each: spawn a writer → wait for "ready" → sleep 0..25 ms →
    * SIGKILL → check the manifest. A third party reads the manifest in a loop

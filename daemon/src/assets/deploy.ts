@@ -246,8 +246,10 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
       ? undefined
       : await writeTempFile(tmpDir, p.atlasText, p.abs);
 
-  const out = await store.commit(async (manifest) => {
+  const out = await store.commit(async (manifest, ctx) => {
     const now = await plan(p, manifest);
+    if (updateManifest && !now.entrySame && (!now.pngSame || !now.atlasSame))
+      await ctx.intend(now.entry);
     if (pngTmp !== undefined && !now.pngSame) await commitTempFile(pngTmp, p.abs);
     else if (pngTmp !== undefined) await discardTempFile(pngTmp);
     if (atlasTmp !== undefined && p.atlasAbs !== undefined && !now.atlasSame)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -107,9 +108,26 @@ function breakStaleLock(path: string): void {
     return; // proper-lockfile retries the lock later
   }
   try {
-    if (mayBreak(readOwner(path))) moveAway(path);
+    if (mayBreak(readOwner(path))) {
+      stashIntent(path);
+      moveAway(path);
+    }
   } finally {
     moveAway(breaker);
+  }
+}
+
+const INTENT_FILE = 'intent.json';
+/** Intents of dead holders, by lock path, for the next holder in this process to roll forward. */
+const recovered = new Map<string, unknown[]>();
+
+function stashIntent(lockPath: string): void {
+  try {
+    const items = JSON.parse(fs.readFileSync(join(lockPath, INTENT_FILE), 'utf8')) as unknown;
+    if (Array.isArray(items))
+      recovered.set(lockPath, [...(recovered.get(lockPath) ?? []), ...items]);
+  } catch {
+    // no intent: the dead holder had not started replacing files
   }
 }
 
@@ -159,13 +177,25 @@ export interface LockOptions {
   waitMs?: number;
 }
 
+/** What a lock holder can do besides holding. */
+export interface LockHandle {
+  /**
+   * Record what this holder is about to make true (e.g. the manifest entries
+   * whose PNGs it is replacing). If it dies holding the lock, the process
+   * that takes the lock over gets these back from `takeRecovered`.
+   */
+  recordIntent(items: unknown[]): Promise<void>;
+  /** Intents left by dead holders whose lock this process took over (each returned once). */
+  takeRecovered(): unknown[];
+}
+
 /**
  * Run `fn` while holding the cross-process lock of `manifestPath`. Throws
  * DaemonError('BUSY') when the lock stays taken for `waitMs`.
  */
 export async function withManifestLock<T>(
   manifestPath: string,
-  fn: () => Promise<T>,
+  fn: (lock: LockHandle) => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> {
   const lockPath = `${manifestPath}.lock`;
@@ -199,7 +229,15 @@ export async function withManifestLock<T>(
     );
   }
   try {
-    const result = await fn();
+    const handle: LockHandle = {
+      recordIntent: (items) => writeFile(join(lockPath, INTENT_FILE), JSON.stringify(items)),
+      takeRecovered: () => {
+        const items = recovered.get(lockPath) ?? [];
+        recovered.delete(lockPath);
+        return items;
+      },
+    };
+    const result = await fn(handle);
     if (compromised) {
       throw new DaemonError(
         'DEPLOY_FAILED',

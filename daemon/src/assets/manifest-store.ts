@@ -1,9 +1,11 @@
-import { open, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { DaemonError, errorMessage } from '../errors.js';
-import { parseManifest, serializeManifest } from './manifest.js';
-import { emptyManifest } from './manifest-check.js';
+import { findEntry, parseManifest, replaceManifestEntry, serializeManifest } from './manifest.js';
+import { emptyManifest, isManifestEntry } from './manifest-check.js';
 import { type LockOptions, withManifestLock } from './manifest-lock.js';
-import type { Manifest } from './manifest-schema.js';
+import type { Manifest, ManifestEntry } from './manifest-schema.js';
+import { sha256Hex } from './png-info.js';
 import { commitTempFile, writeTempFile } from './write-atomic.js';
 
 /**
@@ -15,8 +17,16 @@ import { commitTempFile, writeTempFile } from './write-atomic.js';
  * saw; every writer replaces the file by rename, so any foreign write shows.
  */
 
+/** Given to an op: call `intend(entry)` before replacing the files `entry` describes. */
+export interface OpContext {
+  intend(entry: ManifestEntry): Promise<void>;
+}
+
 /** An op sees the current manifest (mutable) and says whether it changed it. */
-export type ManifestOp<R> = (manifest: Manifest) => Promise<{ result: R; dirty: boolean }>;
+export type ManifestOp<R> = (
+  manifest: Manifest,
+  ctx: OpContext,
+) => Promise<{ result: R; dirty: boolean }>;
 
 interface Pending {
   op: ManifestOp<unknown>;
@@ -83,12 +93,22 @@ export class ManifestStore {
         try {
           await withManifestLock(
             this.manifestPath,
-            async () => {
+            async (lock) => {
               const manifest = await this.load(batch.some((p) => p.repair));
-              let dirty = false;
+              let dirty = await this.rollForward(manifest, lock.takeRecovered());
+              // Written into the lock dir before files are replaced: if this
+              // process dies between a PNG rename and the manifest rename, the
+              // next holder finishes the job (rollForward).
+              const intents: ManifestEntry[] = [];
+              const ctx: OpContext = {
+                intend: async (entry) => {
+                  intents.push(entry);
+                  await lock.recordIntent(intents);
+                },
+              };
               for (const p of batch) {
                 try {
-                  const r = await p.op(manifest);
+                  const r = await p.op(manifest, ctx);
                   dirty ||= r.dirty;
                   outcomes.push({ ok: true, value: r.result });
                 } catch (err) {
@@ -113,6 +133,30 @@ export class ManifestStore {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /**
+   * Finish deploys of a holder that died between replacing a PNG and writing
+   * the manifest: an intended entry whose file on disk now has the intended
+   * hash is put into the manifest. Returns whether anything changed.
+   */
+  private async rollForward(manifest: Manifest, items: unknown[]): Promise<boolean> {
+    const root = this.options.assetsRoot;
+    if (root === undefined) return false;
+    let dirty = false;
+    for (const item of items) {
+      if (!isManifestEntry(item)) continue;
+      const existing = findEntry(manifest, item.name);
+      if (existing?.hash === item.hash) continue;
+      const bytes = await readFile(resolve(root, item.path)).catch(() => undefined);
+      if (bytes === undefined || sha256Hex(bytes) !== item.hash) continue;
+      replaceManifestEntry(manifest, {
+        ...item,
+        revision: existing ? Math.max(existing.revision + 1, item.revision) : item.revision,
+      });
+      dirty = true;
+    }
+    return dirty;
   }
 
   private async load(repair: boolean): Promise<Manifest> {

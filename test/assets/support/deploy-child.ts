@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { deploySprite } from '../../../daemon/src/assets/deploy.js';
 import { withManifestLock } from '../../../daemon/src/assets/manifest-lock.js';
+import { sha256Hex } from '../../../daemon/src/assets/png-info.js';
 import { makePng } from './png.js';
 
 /**
@@ -7,7 +9,7 @@ import { makePng } from './png.js';
  * esbuild by child-bundle.ts so it starts fast). Lines on stdout (a pipe is
  * written synchronously on Linux, so a line printed is a line the parent gets):
  *   ready | start <name> <hash-seed> | ok <name> <revision>
- * argv: <assetsRoot> <stateDir> <prefix> <count> <mode: names|crash|hold> [lane]
+ * argv: <assetsRoot> <stateDir> <prefix> <count> <mode: names|crash|hold|tear> [lane]
  */
 
 const [assetsRoot = '', stateDir = '', prefix = 'p', countText = '1', mode = 'names', lane = '0'] =
@@ -15,6 +17,24 @@ const [assetsRoot = '', stateDir = '', prefix = 'p', countText = '1', mode = 'na
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
+  if (mode === 'tear') {
+    // A deploy cut between the PNG rename and the manifest rename, made
+    // deterministic: replace the PNG under the lock, record the intent, hang.
+    const first = await deploySprite({
+      assetsRoot,
+      stateDir,
+      name: 'hero',
+      png: makePng(64, 64, 1),
+    });
+    await withManifestLock(`${assetsRoot}/asset_manifest.json`, async (lock) => {
+      const png = makePng(64, 64, 2);
+      await lock.recordIntent([{ ...first.entry, hash: sha256Hex(png), revision: 2 }]);
+      writeFileSync(first.deployedPath, png);
+      out('torn');
+      await new Promise(() => undefined); // until killed
+    });
+    return;
+  }
   if (mode === 'hold') {
     await withManifestLock(`${assetsRoot}/asset_manifest.json`, async () => {
       out('locked');
