@@ -1,4 +1,4 @@
-import { DecodeError, decode } from '@msgpack/msgpack';
+import { DecodeError, Decoder } from '@msgpack/msgpack';
 import type { EngineJob } from './engine.js';
 
 /**
@@ -54,10 +54,13 @@ export function pythonStr(value: unknown, nested = false): string {
     .join(', ')}}`;
 }
 
+// One decoder for every frame: `decode()` builds a new one per call, which costs on the ping path.
+const decoder = new Decoder();
+
 function decodeLikePython(frame: Uint8Array): unknown {
   if (frame.length === 0) throw new RequestError('Unpack failed: incomplete input');
   try {
-    return decode(frame);
+    return decoder.decode(frame);
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
     if (text.startsWith('Extra ')) throw new RequestError('unpack(b) received extra data.');
