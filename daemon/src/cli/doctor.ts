@@ -268,9 +268,12 @@ async function run(argv: string[]): Promise<number> {
   const rows = configRows(loaded);
   const keyWidth = Math.max(...rows.map((r) => r[0].length));
   const valueWidth = Math.min(48, Math.max(...rows.map((r) => r[1].length)));
-  write(`Configuration (file: ${loaded.file ?? 'none'})\n`);
-  for (const [key, value, source] of rows)
-    write(`  ${key.padEnd(keyWidth)}  ${value.padEnd(valueWidth)}  ${source}\n`);
+  write(`Configuration (file: ${loaded.file ?? 'none'}; source "file" means that file)\n`);
+  for (const [key, value, source] of rows) {
+    const shown = value.length > valueWidth ? `${value.slice(0, valueWidth - 1)}…` : value;
+    const from = loaded.file !== undefined && source === `file ${loaded.file}` ? 'file' : source;
+    write(`  ${key.padEnd(keyWidth)}  ${shown.padEnd(valueWidth)}  ${from}\n`);
+  }
   write('\nChecks\n');
   const nameWidth = Math.max(...checks.map((c) => c.name.length));
   for (const c of checks)
