@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from './config/schema.js';
@@ -413,9 +414,49 @@ export class SpriteService {
     record.events.emit('done', { ...view });
   }
 
-  /** One job's current state. Throws DaemonError('JOB_NOT_FOUND'). */
+  /**
+   * One job's current state. A job of an earlier run of the daemon (restart,
+   * crash) is recovered from its files in the state dir when it had finished.
+   * Throws DaemonError('JOB_NOT_FOUND').
+   */
   getJob(jobId: string): JobView {
+    const record = this.jobs.get(jobId);
+    if (record === undefined) {
+      const recovered = this.recoverFinished(jobId);
+      if (recovered !== undefined) return recovered;
+    }
     return { ...this.record(jobId).view };
+  }
+
+  /** A finished job of an earlier run, from `<state_dir>/sprites/<id>.png` and its raw output. */
+  private recoverFinished(jobId: string): JobView | undefined {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(jobId))
+      return undefined; // ids are UUIDs: no path tricks
+    const outputPath = join(this.stateDir, 'sprites', `${jobId}.png`);
+    const rawPath = join(this.stateDir, this.config.generation.output_dir, `${jobId}.raw.png`);
+    if (!existsSync(outputPath)) return undefined;
+    const size = pngSize(readFileSync(outputPath));
+    return {
+      jobId,
+      status: 'completed',
+      prompt: '',
+      createdAt: statSync(outputPath).mtime.toISOString(),
+      percent: 100,
+      stage: 'done',
+      message: 'recovered from an earlier run of the daemon',
+      etaS: undefined,
+      outputPath,
+      rawPath: existsSync(rawPath) ? rawPath : undefined,
+      width: size?.[0],
+      height: size?.[1],
+      generationTimeS: undefined,
+      workerName: undefined,
+      cached: false,
+      deployed: undefined,
+      thumbnailPng: undefined,
+      error: undefined,
+      errorCode: undefined,
+    };
   }
 
   private record(jobId: string): JobRecord {
@@ -435,6 +476,7 @@ export class SpriteService {
    * returned; the job is not touched). An aborted `signal` stops only the wait.
    */
   async waitJob(jobId: string, timeoutMs: number, signal?: AbortSignal): Promise<JobView> {
+    if (!this.jobs.has(jobId)) return this.getJob(jobId); // recovered (finished) or JOB_NOT_FOUND
     const record = this.record(jobId);
     if (TERMINAL.has(record.view.status)) return { ...record.view };
     await new Promise<void>((resolveWait) => {
@@ -453,13 +495,15 @@ export class SpriteService {
 
   /** Subscribe to a job's progress (every change, terminal included); returns the unsubscribe. */
   onJobProgress(jobId: string, listener: (view: JobView) => void): () => void {
-    const record = this.record(jobId);
+    const record = this.jobs.get(jobId);
+    if (record === undefined) return () => undefined; // a recovered job does not change any more
     record.events.on('progress', listener);
     return () => record.events.off('progress', listener);
   }
 
   /** Cancel a job: the worker job too when it is still there. Already-ended jobs are returned as they are. */
   async cancelJob(jobId: string): Promise<JobView> {
+    if (!this.jobs.has(jobId)) return this.getJob(jobId);
     const record = this.record(jobId);
     if (TERMINAL.has(record.view.status)) return { ...record.view };
     record.abort.abort();

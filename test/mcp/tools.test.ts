@@ -296,3 +296,30 @@ describe('job tools', () => {
     expect(styles.limits).toMatchObject({ steps: [10, 100], max_batch_size: 20 });
   });
 });
+
+describe('jobs across a daemon restart', () => {
+  it('get_job and wait_job of a new daemon find a finished job of the old one by its files', async () => {
+    h = await inMemoryHarness();
+    const gen = await h.call('generate_sprite', {
+      prompt: 'iron shield',
+      resolution: '512x512',
+      size: [16, 16],
+    });
+    const id = (gen.structuredContent as { job_id: string }).job_id;
+    const { SpriteService } = await import('../../daemon/src/service.js');
+    const { silentLogger } = await import('../../daemon/src/log.js');
+    const restarted = new SpriteService({ config: h.config, logger: silentLogger, cwd: h.dir });
+    const view = restarted.getJob(id);
+    expect(view).toMatchObject({
+      status: 'completed',
+      outputPath: (gen.structuredContent as { output_path: string }).output_path,
+      width: 16,
+      height: 16,
+    });
+    expect((await restarted.waitJob(id, 10)).status).toBe('completed');
+    expect(() => restarted.getJob('../../etc/passwd')).toThrow(
+      /no job with id "..\/..\/etc\/passwd"/,
+    );
+    await restarted.close();
+  });
+});
