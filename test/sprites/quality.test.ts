@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { summarise } from '../support/sprite-quality.js';
+import { runProceduralCorpus } from '../support/sprite-quality-procedural.js';
 import { runQualityCorpus } from '../support/sprite-quality-run.js';
 
 // The issue-5 quality bar, on 72 seeded cases (a third each easy/medium/hard).
@@ -19,5 +20,15 @@ describe('processSprite quality on the seeded corpus', () => {
       'mean share of opaque truth pixels within 8 per channel',
     ).toBeGreaterThanOrEqual(0.97);
     expect(s.alphaIoU, 'mean alpha IoU').toBeGreaterThanOrEqual(0.98);
+  });
+
+  it("recovers the embedded procedural engine's sprites", { timeout: 120_000 }, async () => {
+    const s = summarise(await runProceduralCorpus(12));
+    expect(
+      s.dimsExactShare,
+      'share of cases with the cell size within 0.5 %',
+    ).toBeGreaterThanOrEqual(0.98);
+    expect(s.colourMatch).toBeGreaterThanOrEqual(0.97);
+    expect(s.alphaIoU).toBeGreaterThanOrEqual(0.98);
   });
 });
