@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { decode } from '@msgpack/msgpack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encode } from '../../daemon/src/protocol/codec.js';
-import { startWorker } from '../../daemon/src/worker/index.js';
+import { type Engine, startWorker } from '../../daemon/src/worker/index.js';
 import { startFakeWorker } from '../support/fake-worker.js';
 import { generate, type Msg, tempDir, WireClient } from './wire-client.js';
 
@@ -22,14 +22,28 @@ interface Peer {
   close(): Promise<void>;
 }
 
-type Slow = { slow?: boolean };
+/** slow: jobs take seconds; failWith: every job fails with this engine error. */
+type Slow = { slow?: boolean; failWith?: string };
 
-async function embedded({ slow }: Slow = {}): Promise<Peer> {
+/** An engine whose every job fails the way a ComfyUI error would. */
+function failingEngine(message: string): Engine {
+  return {
+    name: 'comfyui',
+    listModels: async () => [],
+    generate: async () => {
+      throw new Error(message);
+    },
+    close: async () => {},
+  };
+}
+
+async function embedded({ slow, failWith }: Slow = {}): Promise<Peer> {
   const tmp = await tempDir();
   const w = await startWorker({
     req: 'tcp://127.0.0.1:*',
     outputDir: tmp.dir,
     stepMs: slow ? 100 : 2,
+    ...(failWith === undefined ? {} : { engine: failingEngine(failWith) }),
   });
   return {
     name: 'embedded',
@@ -43,8 +57,12 @@ async function embedded({ slow }: Slow = {}): Promise<Peer> {
   };
 }
 
-async function pythonLike({ slow }: Slow = {}): Promise<Peer> {
-  const f = await startFakeWorker(slow ? { progressIntervalMs: 300, progressCount: 4 } : {});
+async function pythonLike({ slow, failWith }: Slow = {}): Promise<Peer> {
+  const f = await startFakeWorker({
+    ...(slow ? { progressIntervalMs: 300, progressCount: 4 } : {}),
+    // the Python executor prefixes engine errors with "Execution failed: "
+    ...(failWith === undefined ? {} : { failWith: `Execution failed: ${failWith}` }),
+  });
   return {
     name: 'python-like',
     req: f.req,
@@ -220,6 +238,26 @@ describe('wire conformance: embedded worker vs the Python-like peer', () => {
     expect(ours.path).toMatch(/^OUT\/ID_\d{10}\.png$/);
     expect(theirs.path).toMatch(/^OUT\/ID_\d{10}\.png$/);
     expect([ours.file, theirs.file]).toEqual([true, true]);
+  });
+
+  it('ends a failed job with job_finished{success:false, duration_s:0} then job_error, same bytes', async () => {
+    const reason =
+      'Failed to queue prompt: 400 Client Error: Bad Request for url: http://127.0.0.1:8188/prompt';
+    const req = generate({ steps: 2 }); // one id for both peers, so the bytes can match
+    const [ours, theirs] = await onBoth(
+      async (c) => {
+        await c.request(req);
+        const msgs = await c.terminal(req.id as string);
+        const frames = c.rawUpdates.filter((_f, i) => c.updates[i]?.job_id === req.id);
+        return {
+          order: types(msgs).filter((t) => t !== 'progress'),
+          tail: frames.slice(-2).map((f) => Buffer.from(f).toString('hex')),
+        };
+      },
+      { failWith: reason },
+    );
+    expect(ours).toEqual(theirs);
+    expect(ours.order).toEqual(['job_started', 'job_started', 'job_finished', 'job_error']);
   });
 
   it('counts queued and running jobs the same way and cancels a queued job with the same reply', async () => {
