@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isPng } from '../../daemon/src/backend/image-fetch.js';
 import { JobStore } from '../../daemon/src/backend/job-store.js';
 import type { GenerateParams, JobOutcome, JobProgress } from '../../daemon/src/backend/types.js';
+import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
 import { WorkerPool, type WorkerPoolOptions } from '../../daemon/src/backend/worker-pool.js';
 import { DaemonError } from '../../daemon/src/errors.js';
 import {
@@ -290,5 +291,42 @@ describe('WorkerPool with a lone worker that dies', () => {
         );
       }
     }
+  });
+});
+
+describe('WorkerPool after a daemon restart', () => {
+  //  daemon A: job j queued/running on gpu0, journal says "running" ── daemon A dies
+  //  gpu0 finishes j while no daemon listens
+  //  daemon B: JobStore.open → j failed + interrupted; WorkerPool asks gpu0 (job_status) → completed
+  it('recovers a job the worker finished while the daemon was down', async () => {
+    const [w] = await startWorkers(1, { jobStatus: true });
+    const fake = w as FakeWorker;
+    const stateDir = tempDir();
+    const before = JobStore.open(stateDir);
+    const jobId = '3f0c7a52-7d6e-4a41-9c55-2f3f8f7b1e01';
+    before.create(jobId, params);
+    before.assign(jobId, 'gpu0');
+    before.transition(jobId, 'running');
+    before.close();
+    // the job reaches the worker and finishes with nobody listening
+    const sender = new WorkerClient({ req: fake.req, pub: fake.pub });
+    const tracker = await sender.generate(params, { jobId });
+    await within(tracker.result, 'worker did not finish the job');
+    sender.close();
+
+    const after = JobStore.open(stateDir);
+    expect(after.get(jobId)?.status).toBe('failed');
+    expect(after.interrupted.has(jobId)).toBe(true);
+    const pool = makePool([fake], { store: after, healthIntervalMs: 0 });
+    await waitFor(
+      () => after.get(jobId)?.status === 'completed',
+      'interrupted job was not recovered',
+    );
+    const record = after.get(jobId);
+    expect(record?.error).toBeUndefined();
+    expect(record?.result?.workerName).toBe('gpu0');
+    expect(existsSync(record?.result?.imagePath ?? '/nonexistent')).toBe(true);
+    expect(await pool.recoverInterrupted()).toEqual([]);
+    after.close();
   });
 });
