@@ -444,6 +444,17 @@ describe('worker lifecycle', () => {
     );
   });
 
+  it('says which endpoint is taken when a port is in use', async () => {
+    const { worker, dir } = await boot();
+    const taken = { req: worker.reqEndpoint, pub: 'tcp://127.0.0.1:*', outputDir: dir };
+    await expect(startWorker(taken)).rejects.toThrow(
+      `worker could not bind req=${worker.reqEndpoint} pub=tcp://127.0.0.1:*`,
+    );
+    await expect(startWorker(taken)).rejects.toThrow(
+      'is another worker using the port? pick other ports with --req/--pub',
+    );
+  });
+
   it('binds a public address when bindPublic is set', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);
