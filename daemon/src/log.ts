@@ -1,4 +1,4 @@
-import { destination, pino, type Logger } from 'pino';
+import { destination, type Logger, pino } from 'pino';
 
 /**
  * Logs go to stderr (fd 2): stdout belongs to the MCP protocol, and one stray

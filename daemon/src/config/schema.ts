@@ -27,7 +27,9 @@ export const ConfigSchema = z.object({
     .object({
       name: z.string().default('dgx-pixels'),
       version: z.string().default('0.1.0'),
-      description: z.string().default('AI-powered pixel art sprite generation for Bevy game engine'),
+      description: z
+        .string()
+        .default('AI-powered pixel art sprite generation for Bevy game engine'),
       // 'sse' is accepted for old config files and treated as 'http' (Streamable HTTP replaced it).
       transports: z.array(z.enum(['stdio', 'http', 'sse'])).default(['stdio']),
       host: z.string().default('127.0.0.1'),
@@ -92,7 +94,10 @@ export const ConfigSchema = z.object({
     .object({
       min_prompt_length: z.number().int().min(1).default(3),
       max_prompt_length: z.number().int().positive().default(500),
-      allowed_resolutions: z.array(resolution).min(1).default(['512x512', '1024x1024', '2048x2048']),
+      allowed_resolutions: z
+        .array(resolution)
+        .min(1)
+        .default(['512x512', '1024x1024', '2048x2048']),
       min_steps: z.number().int().positive().default(10),
       max_steps: z.number().int().positive().default(100),
       min_cfg_scale: z.number().positive().default(1.0),
@@ -116,7 +121,19 @@ export const ConfigSchema = z.object({
       level: z
         .string()
         .transform((s) => s.toLowerCase())
-        .pipe(z.enum(['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical', 'fatal', 'silent']))
+        .pipe(
+          z.enum([
+            'trace',
+            'debug',
+            'info',
+            'warning',
+            'warn',
+            'error',
+            'critical',
+            'fatal',
+            'silent',
+          ]),
+        )
         .default('info'),
       format: z.string().default('[%(asctime)s] %(levelname)s - %(name)s - %(message)s'),
       log_tool_calls: z.boolean().default(true),

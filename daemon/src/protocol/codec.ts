@@ -57,11 +57,20 @@ export function decodeMap(frame: Uint8Array): Record<string, unknown> & { type: 
     value = msgpackDecode(frame);
   } catch (err) {
     const why = err instanceof DecodeError || err instanceof RangeError ? err.message : String(err);
-    throw new DaemonError('BAD_FRAME', `frame of ${frame.length} bytes is not MessagePack: ${why}`, {
-      cause: err,
-    });
+    throw new DaemonError(
+      'BAD_FRAME',
+      `frame of ${frame.length} bytes is not MessagePack: ${why}`,
+      {
+        cause: err,
+      },
+    );
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    value instanceof Uint8Array
+  ) {
     throw new DaemonError(
       'BAD_FRAME',
       `frame is a MessagePack ${Array.isArray(value) ? 'array' : typeof value}, expected a map with a string "type"`,
