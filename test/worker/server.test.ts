@@ -455,6 +455,16 @@ describe('worker lifecycle', () => {
     );
   });
 
+  it('refuses an output directory it cannot create, and frees its ports', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.remove);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${tmp.dir}/file`, 'x');
+    await expect(
+      startWorker({ req: 'tcp://127.0.0.1:*', outputDir: `${tmp.dir}/file/out` }),
+    ).rejects.toThrow(`worker cannot create its output directory ${tmp.dir}/file/out: ENOTDIR`);
+  });
+
   it('binds a public address when bindPublic is set', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);

@@ -70,7 +70,6 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
   checkBindable(pubWanted, 'pub', bindPublic);
   const slots = Math.max(1, Math.floor(options.slots ?? 1));
   const outputDir = resolve(options.outputDir ?? 'worker-outputs');
-  await mkdir(outputDir, { recursive: true });
 
   const engine =
     typeof options.engine === 'object'
@@ -96,6 +95,20 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
     throw new Error(
       `worker could not bind req=${reqWanted} pub=${pubWanted}: ${errorMessage(err)}; is another worker using the port? pick other ports with --req/--pub`,
       { cause: err },
+    );
+  }
+  try {
+    // made only once everything else worked, so a failed start leaves no stray folder behind
+    await mkdir(outputDir, { recursive: true });
+  } catch (err) {
+    rep.close();
+    pub.close();
+    await engine.close();
+    throw new Error(
+      `worker cannot create its output directory ${outputDir}: ${errorMessage(err)}; pass a writable --output-dir`,
+      {
+        cause: err,
+      },
     );
   }
   const reqEndpoint = rep.lastEndpoint ?? reqWanted;
