@@ -246,23 +246,30 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
       ? undefined
       : await writeTempFile(tmpDir, p.atlasText, p.abs);
 
-  const out = await store.commit(async (manifest, ctx) => {
-    const now = await plan(p, manifest);
-    if (updateManifest && !now.entrySame && (!now.pngSame || !now.atlasSame))
-      await ctx.intend(now.entry);
-    if (pngTmp !== undefined && !now.pngSame) await commitTempFile(pngTmp, p.abs);
-    else if (pngTmp !== undefined) await discardTempFile(pngTmp);
-    if (atlasTmp !== undefined && p.atlasAbs !== undefined && !now.atlasSame)
-      await commitTempFile(atlasTmp, p.atlasAbs);
-    else if (atlasTmp !== undefined) await discardTempFile(atlasTmp);
-    const changed = !now.pngSame || !now.atlasSame;
-    const dirty = updateManifest && !now.entrySame;
-    if (dirty) replaceManifestEntry(manifest, now.entry);
-    return {
-      result: result(dirty ? now.entry : (now.existing ?? now.entry), changed, dirty, false),
-      dirty,
-    };
-  }, req.repair ?? false);
+  // A commit that never ran its op (lock refused: disk full, read-only) leaves the temps to us.
+  const out = await store
+    .commit(async (manifest, ctx) => {
+      const now = await plan(p, manifest);
+      if (updateManifest && !now.entrySame && (!now.pngSame || !now.atlasSame))
+        await ctx.intend(now.entry);
+      if (pngTmp !== undefined && !now.pngSame) await commitTempFile(pngTmp, p.abs);
+      else if (pngTmp !== undefined) await discardTempFile(pngTmp);
+      if (atlasTmp !== undefined && p.atlasAbs !== undefined && !now.atlasSame)
+        await commitTempFile(atlasTmp, p.atlasAbs);
+      else if (atlasTmp !== undefined) await discardTempFile(atlasTmp);
+      const changed = !now.pngSame || !now.atlasSame;
+      const dirty = updateManifest && !now.entrySame;
+      if (dirty) replaceManifestEntry(manifest, now.entry);
+      return {
+        result: result(dirty ? now.entry : (now.existing ?? now.entry), changed, dirty, false),
+        dirty,
+      };
+    }, req.repair ?? false)
+    .catch(async (err: unknown) => {
+      if (pngTmp !== undefined) await discardTempFile(pngTmp);
+      if (atlasTmp !== undefined) await discardTempFile(atlasTmp);
+      throw err;
+    });
   await log(req, out, started);
   return out;
 }

@@ -131,6 +131,14 @@ function stashIntent(lockPath: string): void {
   }
 }
 
+/**
+ * Errors that waiting cannot cure (read-only or full disk, no permission): the lock fails at once
+ * with them, instead of proper-lockfile retrying every error for waitMs (over a minute on a busy
+ * machine) and then blaming another deploy. Listeners by lock path while withManifestLock waits.
+ */
+const FATAL_CODES = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'ENOTDIR']);
+const onFatal = new Map<string, (err: NodeJS.ErrnoException) => void>();
+
 /** A stable object: proper-lockfile caches the mtime precision on it. */
 const lockFs = {
   ...fs,
@@ -142,6 +150,7 @@ const lockFs = {
         err = Object.assign(new Error(`${path} exists`), { code: 'EEXIST' });
     } catch (e) {
       err = e as NodeJS.ErrnoException;
+      if (FATAL_CODES.has(err.code ?? '')) onFatal.get(path)?.(err);
     }
     process.nextTick(callback, err);
   },
@@ -202,8 +211,14 @@ export async function withManifestLock<T>(
   const waitMs = options.waitMs ?? 30_000;
   let compromised: Error | undefined;
   let release: () => Promise<void>;
+  let giveUp: (err: NodeJS.ErrnoException) => void = () => undefined;
+  const fatal = new Promise<never>((_, reject) => {
+    giveUp = reject;
+  });
+  onFatal.set(lockPath, giveUp);
+  let locking: Promise<() => Promise<void>> | undefined;
   try {
-    release = await lockfile.lock(manifestPath, {
+    locking = lockfile.lock(manifestPath, {
       lockfilePath: lockPath,
       realpath: false,
       stale: options.staleMs ?? DEFAULT_STALE_MS,
@@ -220,13 +235,25 @@ export async function withManifestLock<T>(
         compromised = err;
       },
     });
+    release = await Promise.race([locking, fatal]);
   } catch (err) {
+    // proper-lockfile may still be retrying: a lock it takes later is released at once
+    locking?.then((r) => r().catch(() => undefined)).catch(() => undefined);
+    if (FATAL_CODES.has((err as NodeJS.ErrnoException).code ?? '')) {
+      throw new DaemonError(
+        'DEPLOY_FAILED',
+        `cannot lock ${manifestPath}: ${errorMessage(err)}; the assets folder is not writable (read-only, full, or no permission): fix that, then retry`,
+        { cause: err },
+      );
+    }
     throw new DaemonError(
       'BUSY',
       `could not lock ${manifestPath} within ${waitMs} ms (${errorMessage(err)}); another deploy holds ${lockPath}. ` +
         'Retry; if no dgx-pixels process is running, remove that folder',
       { cause: err },
     );
+  } finally {
+    onFatal.delete(lockPath);
   }
   try {
     const handle: LockHandle = {
