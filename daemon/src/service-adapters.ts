@@ -13,6 +13,9 @@ import type { AssetsPort, GenerationPort, SpritesPort } from './service-ports.js
 
 type Importer = (spec: string, what: string) => Promise<Record<string, unknown>>;
 
+/** Worker status younger than this is reused by get_status (the health monitor polls anyway). */
+const STATUS_MAX_AGE_MS = 500;
+
 /** The worker pool (backend/worker-pool.ts) behind the GenerationPort; jobs journalled under state_dir. */
 export async function createGenerationPort(
   config: Config,
@@ -22,6 +25,7 @@ export async function createGenerationPort(
   const { WorkerPool } = await import('./backend/worker-pool.js');
   const { JobStore } = await import('./backend/job-store.js');
   const pool = WorkerPool.fromConfig(config, { logger, store: JobStore.open(config.state_dir) });
+  let lastStatus: { at: number; workers: Promise<Record<string, unknown>[]> } | undefined;
   return {
     async submit(params, opts) {
       const options: Parameters<typeof pool.submit>[1] = {};
@@ -30,7 +34,18 @@ export async function createGenerationPort(
       return pool.submit(params, options);
     },
     cancel: (jobId) => pool.cancel(jobId),
-    status: async () => (await pool.status()).map(workerStatus),
+    status: async () => {
+      // Coalesce: calls within STATUS_MAX_AGE_MS share one status round trip per worker.
+      const now = Date.now();
+      if (lastStatus === undefined || now - lastStatus.at > STATUS_MAX_AGE_MS) {
+        lastStatus = { at: now, workers: pool.status().then((ws) => ws.map(workerStatus)) };
+        lastStatus.workers.catch(() => {
+          lastStatus = undefined;
+        });
+      }
+      const at = lastStatus.at;
+      return (await lastStatus.workers).map((w) => ({ ...w, checked_ms_ago: Date.now() - at }));
+    },
     listModels: () => pool.listModels(),
     close: () => pool.close(),
   };
