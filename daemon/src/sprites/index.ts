@@ -6,6 +6,7 @@
 export { decodeImage, encodePng } from './decode.js';
 export { listPalettes, resolvePalette } from './palettes.js';
 export type { Detected } from './pipeline.js';
+export { SpritePool } from './pool.js';
 export {
   type ProcessedSheet,
   processSheet,
