@@ -213,4 +213,10 @@ describe('rebuild', () => {
     });
     expect(most).toBe(3);
   });
+
+  it('tells a caller without recipes or a GPU what to call instead', async () => {
+    await expect(rebuild({ assetsRoot: root } as never)).rejects.toThrow(
+      'rebuild() needs loaded recipes and injected generate/process functions; call runRebuild',
+    );
+  });
 });

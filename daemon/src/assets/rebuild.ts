@@ -121,6 +121,13 @@ async function pool<T>(
  * in `failed`); throws only for a bad manifest or unknown `only` names.
  */
 export async function rebuild(opts: RebuildOptions): Promise<RebuildResult> {
+  if (!Array.isArray(opts.recipes) || typeof opts.generate !== 'function') {
+    // Callers holding only config + a recipe path want runRebuild (cli/rebuild.ts), which wires the GPU.
+    throw new DaemonError(
+      'NOT_READY',
+      'rebuild() needs loaded recipes and injected generate/process functions; call runRebuild({config, assetsRoot, stateDir, recipePath}) from daemon/src/cli/rebuild.ts instead',
+    );
+  }
   const layout = { ...DEFAULT_LAYOUT, ...opts.layout };
   const emit = (name: string, state: RebuildState, detail?: string) =>
     opts.onEvent?.({ name, state, ...(detail === undefined ? {} : { detail }) });
