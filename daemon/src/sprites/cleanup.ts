@@ -26,6 +26,7 @@ export function removeOrphans(
   const out = Uint8Array.from(data);
   let changed = 0;
   const at = (x: number, y: number) => (x < 0 || y < 0 || x >= w || y >= h ? -1 : (y * w + x) * 4);
+  const neigh = new Int32Array(8);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const p = (y * w + x) * 4;
@@ -33,14 +34,12 @@ export function removeOrphans(
       const self = packRgb(data[p] as number, data[p + 1] as number, data[p + 2] as number);
       let opaque = 0;
       let same = false;
-      const counts = new Map<number, number>();
       for (const [dx, dy] of N8) {
         const q = at(x + dx, y + dy);
         if (q < 0 || (data[q + 3] as number) < 128) continue;
-        opaque++;
         const c = packRgb(data[q] as number, data[q + 1] as number, data[q + 2] as number);
         if (c === self) same = true;
-        counts.set(c, (counts.get(c) ?? 0) + 1);
+        neigh[opaque++] = c;
       }
       if (opaque === 0) {
         out.fill(0, p, p + 4);
@@ -48,12 +47,15 @@ export function removeOrphans(
         continue;
       }
       if (same || opaque < 8) continue;
+      // Mode of the 8 neighbours (O(8²) without allocating).
       let mode = self;
       let modeCount = 0;
-      for (const [c, n] of counts) {
+      for (let a = 0; a < 8; a++) {
+        let n = 0;
+        for (let b = 0; b < 8; b++) if (neigh[b] === neigh[a]) n++;
         if (n > modeCount) {
-          mode = c;
           modeCount = n;
+          mode = neigh[a] as number;
         }
       }
       if (modeCount >= 5 && deltaE(self, mode) <= colourDistance) {

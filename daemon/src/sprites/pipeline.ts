@@ -71,8 +71,13 @@ export function prepareFrame(
  * when it has more entries than `colours`, the frames are first reduced to
  * `colours` automatically and each colour snapped to its nearest fixed entry.
  */
-export async function buildPalette(frames: RawImage[], s: EffectiveSettings): Promise<number[]> {
-  if (s.palette === 'auto') return reducePalette(frames, { maxColours: s.colours });
+export async function buildPalette(
+  frames: RawImage[],
+  s: EffectiveSettings,
+  timings: Timings = {},
+): Promise<number[]> {
+  if (s.palette === 'auto')
+    return timed(timings, 'palette', () => reducePalette(frames, { maxColours: s.colours }));
   const fixed = await resolvePalette(s.palette);
   if (fixed.length <= s.colours) return fixed;
   const reduced = reducePalette(frames, { maxColours: s.colours });

@@ -123,6 +123,7 @@ export async function processSheet(
   const palette = await buildPalette(
     prepared.map((p) => p.small),
     settings,
+    timings,
   );
   const finished = prepared.map((p) => finishFrame(p.small, palette, settings, timings));
   // Trim to the union of all frames' boxes so the animation does not jitter.

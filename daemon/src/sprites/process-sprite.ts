@@ -50,7 +50,7 @@ export async function processSprite(
     settings.logicalSize,
     raw.format,
   );
-  const palette = await buildPalette([small], settings);
+  const palette = await buildPalette([small], settings, timings);
   const finished = finishFrame(small, palette, settings, timings);
   const out = timed(timings, 'canvas', () => frameToCanvas(finished, settings, null));
   const t1 = performance.now();
