@@ -14,7 +14,7 @@ import type {
 } from './manifest-schema.js';
 import { manifestStore } from './manifest-store.js';
 import { assertInsideRoot, assertSafeRelativeName } from './paths.js';
-import { readPngSize, sha256Hex } from './png-info.js';
+import { assertDeployablePng, readPngSize, sha256Hex } from './png-info.js';
 import { chooseTempDir, commitTempFile, discardTempFile, writeTempFile } from './write-atomic.js';
 
 /** Where files go inside the assets root (config `deployment.*`). */
@@ -129,6 +129,7 @@ async function prepare(req: DeployRequest): Promise<Prepared> {
     );
   }
   const header = readPngSize(req.png, `png for "${req.name}"`);
+  assertDeployablePng(req.png, `png for "${req.name}"`);
   const abs = await assertInsideRoot(root, rel);
   const atlasRel = req.atlasJson === undefined ? undefined : rel.replace(/\.png$/, '.json');
   const atlasAbs = atlasRel === undefined ? undefined : await assertInsideRoot(root, atlasRel);

@@ -32,6 +32,32 @@ export function readPngSize(png: Uint8Array, label = 'image'): { width: number; 
   return { width, height };
 }
 
+/** Largest side deployed: wgpu's default max_texture_dimension_2d, the limit Bevy loads with. */
+export const MAX_DEPLOY_SIDE = 8192;
+const IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+
+/**
+ * Refuse a PNG the game could not load, without decoding it: a side over MAX_DEPLOY_SIDE
+ * (e.g. a decompression bomb of a few KB claiming 20000×20000) or no IEND chunk at the end
+ * (a truncated file). Throws DaemonError('BAD_IMAGE').
+ */
+export function assertDeployablePng(png: Uint8Array, label = 'image'): void {
+  const { width, height } = readPngSize(png, label);
+  if (width > MAX_DEPLOY_SIDE || height > MAX_DEPLOY_SIDE) {
+    throw new DaemonError(
+      'BAD_IMAGE',
+      `${label} is ${width}x${height}; a game texture may be at most ${MAX_DEPLOY_SIDE} px per side (wgpu's limit); deploy a sprite, not a raw or oversized image`,
+    );
+  }
+  const tail = Buffer.from(png.buffer, png.byteOffset + png.byteLength - IEND.length, IEND.length);
+  if (png.byteLength < 24 + IEND.length || !tail.equals(IEND)) {
+    throw new DaemonError(
+      'BAD_IMAGE',
+      `${label} is truncated: it does not end with the PNG IEND chunk (${png.byteLength} bytes); regenerate or re-export it`,
+    );
+  }
+}
+
 /** Lower-case hex sha256 of `data`. */
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
