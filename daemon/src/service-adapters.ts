@@ -90,11 +90,36 @@ export async function createSpritesPort(_config: Config, _load: Importer): Promi
   const sprites = await import('./sprites/index.js');
   return {
     async process(raw, request) {
-      const out = await sprites.processSprite(
-        raw,
-        spriteOptions(request) as Parameters<typeof sprites.processSprite>[1],
-      );
-      return { png: out.png, width: out.width, height: out.height };
+      const options = spriteOptions(request) as Parameters<typeof sprites.processSprite>[1];
+      const frames = request.animationFrames ?? 1;
+      if (frames <= 1 && request.tilesetGrid === undefined) {
+        const out = await sprites.processSprite(raw, options);
+        return { png: out.png, width: out.width, height: out.height };
+      }
+      // A strip of N frames or a tileset: every cell processed alike, plus atlas metadata.
+      const { canvas: _canvas, ...sheetOptions } = options as Record<string, unknown>;
+      const layout = request.tilesetGrid !== undefined ? { grid: request.tilesetGrid } : { frames };
+      const r = await sprites.processSheet(raw, layout, {
+        ...(sheetOptions as Parameters<typeof sprites.processSheet>[2]),
+        name: request.name?.split('/').pop() ?? 'sprite',
+      });
+      return {
+        png: r.png,
+        width: r.width,
+        height: r.height,
+        sheet: {
+          kind: r.kind,
+          grid: {
+            columns: r.grid.columns,
+            rows: r.grid.rows,
+            frame_width: r.grid.frameWidth,
+            frame_height: r.grid.frameHeight,
+            padding: [r.grid.padding, r.grid.padding],
+            offset: [r.grid.offset, r.grid.offset],
+          },
+          atlasJson: r.json,
+        },
+      };
     },
     async thumbnail(png, caps) {
       // Scale up by whole pixels (nearest neighbour keeps pixel art crisp) while it fits maxSize.
@@ -148,7 +173,8 @@ export async function createAssetsPort(config: Config, _load: Importer): Promise
         assetsRoot: input.assetsRoot,
         name: input.name,
         png: input.png,
-        kind: 'sprite',
+        kind: input.sheet?.kind ?? 'sprite',
+        ...(input.sheet ? { grid: { ...input.sheet.grid }, atlasJson: input.sheet.atlasJson } : {}),
         width: input.width,
         height: input.height,
         updateManifest: input.updateManifest,

@@ -36,10 +36,22 @@ export interface GenerationPort {
   close(): Promise<void>;
 }
 
+/** Frame grid of a sheet or tileset, as the manifest records it. */
+export interface SheetGrid {
+  columns: number;
+  rows: number;
+  frame_width: number;
+  frame_height: number;
+  padding: [number, number];
+  offset: [number, number];
+}
+
 export interface ProcessedSpriteView {
   png: Buffer;
   width: number;
   height: number;
+  /** Set for animation strips and tilesets. */
+  sheet?: { kind: 'sheet' | 'tileset'; grid: SheetGrid; atlasJson: object } | undefined;
 }
 
 export interface SpritesPort {
@@ -58,6 +70,7 @@ export interface DeployInput {
   updateManifest: boolean;
   stateDir: string;
   request?: GenerationRequest | undefined;
+  sheet?: ProcessedSpriteView['sheet'];
 }
 
 export interface DeployResult {

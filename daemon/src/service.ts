@@ -12,6 +12,7 @@ import {
   defaultPorts,
   type GenerationPort,
   type JobOutcome,
+  type ProcessedSpriteView,
   type ProgressUpdate,
   type ServicePorts,
 } from './service-ports.js';
@@ -72,6 +73,8 @@ export interface JobView {
   rawPath: string | undefined;
   width: number | undefined;
   height: number | undefined;
+  /** sprite, sheet (animation strip) or tileset; undefined for raw output. */
+  kind: 'sprite' | 'sheet' | 'tileset' | undefined;
   generationTimeS: number | undefined;
   workerName: string | undefined;
   cached: boolean;
@@ -169,6 +172,7 @@ export class SpriteService {
       rawPath: undefined,
       width: undefined,
       height: undefined,
+      kind: undefined,
       generationTimeS: undefined,
       workerName: undefined,
       cached: false,
@@ -263,11 +267,14 @@ export class SpriteService {
     );
 
     let png = raw;
+    let sheet: ProcessedSpriteView['sheet'];
     if (request.postprocess) {
       this.progress(record, GENERATION_SHARE + 2, 'post_processing', 'post-processing the sprite');
       const sprites = await this.ports.sprites();
       const processed = await sprites.process(raw, request);
       png = processed.png;
+      sheet = processed.sheet;
+      view.kind = processed.sheet?.kind ?? 'sprite';
       view.width = processed.width;
       view.height = processed.height;
     } else {
@@ -294,6 +301,7 @@ export class SpriteService {
         name: request.name,
         updateManifest: true,
         request,
+        sheet,
       });
     }
     this.finish(record, 'completed');
@@ -449,6 +457,7 @@ export class SpriteService {
       rawPath: existsSync(rawPath) ? rawPath : undefined,
       width: size?.[0],
       height: size?.[1],
+      kind: undefined,
       generationTimeS: undefined,
       workerName: undefined,
       cached: false,
@@ -539,6 +548,7 @@ export class SpriteService {
     name: string;
     updateManifest: boolean;
     request?: GenerationRequest | undefined;
+    sheet?: ProcessedSpriteView['sheet'];
   }): Promise<DeployResult> {
     const assets = await this.ports.assets();
     const assetsRoot = await assets.resolveRoot(input.assetsDir, this.cwd);
@@ -559,6 +569,7 @@ export class SpriteService {
       updateManifest: input.updateManifest,
       stateDir: this.stateDir,
       request: input.request,
+      sheet: input.sheet,
     };
     const result = await assets.deploy(deployInput);
     this.events.emit('deployed', result);

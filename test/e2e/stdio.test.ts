@@ -145,6 +145,38 @@ describe('daemon over stdio with the embedded worker', () => {
     expect(text(bad)).toMatch(/^Validation error in prompt: Prompt must be at least 3 characters/);
   });
 
+  it('makes animation strips and tilesets, deployed with their frame grid', async () => {
+    stack = await startStack();
+    const strip = await stack.daemon.call('generate_sprite', {
+      prompt: 'slime monster walking',
+      size: [16, 16],
+      resolution: '512x512',
+      animation_frames: 4,
+      name: 'slime_walk',
+      deploy: true,
+    });
+    expect(strip.structuredContent, text(strip)).toMatchObject({
+      status: 'success',
+      kind: 'sheet',
+    });
+    const tiles = await stack.daemon.call('generate_sprite', {
+      prompt: 'grass ground tiles',
+      size: [16, 16],
+      resolution: '512x512',
+      tileset_grid: [2, 2],
+      name: 'grass',
+      deploy: true,
+    });
+    expect(tiles.structuredContent, text(tiles)).toMatchObject({
+      status: 'success',
+      kind: 'tileset',
+    });
+    const manifest = JSON.parse(readFileSync(`${stack.dir}/assets/asset_manifest.json`, 'utf8'));
+    const byName = Object.fromEntries(manifest.sprites.map((e: { name: string }) => [e.name, e]));
+    expect(byName.slime_walk).toMatchObject({ kind: 'sheet', grid: { columns: 4, rows: 1 } });
+    expect(byName.grass).toMatchObject({ kind: 'tileset', grid: { columns: 2, rows: 2 } });
+  });
+
   it('answers running after wait_s, then wait_job returns the sprite', async () => {
     stack = await startStack({ stepMs: 40 });
     const first = await stack.daemon.call('generate_sprite', {

@@ -25,6 +25,11 @@ export const jobResultShape = {
   generation_time: nullableNumber.describe('Seconds the worker took'),
   error: nullableString,
   raw_path: nullableString.optional().describe('The raw model output PNG'),
+  kind: z
+    .enum(['sprite', 'sheet', 'tileset'])
+    .nullable()
+    .optional()
+    .describe('sheet: animation strip; tileset: grid of tiles'),
   width: z.number().int().nullable().optional(),
   height: z.number().int().nullable().optional(),
   progress: z.number().min(0).max(100).optional().describe('0–100'),
@@ -67,6 +72,7 @@ export function jobResult(view: JobView): JobResult {
       view.generationTimeS === undefined ? null : Math.round(view.generationTimeS * 1000) / 1000,
     error: jobErrorText(view),
     raw_path: view.rawPath ?? null,
+    kind: view.kind ?? null,
     width: view.width ?? null,
     height: view.height ?? null,
     progress: view.percent,
