@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { DaemonError, errorMessage } from '../errors.js';
 
@@ -109,7 +109,13 @@ function breakStaleLock(path: string): void {
   }
   try {
     if (mayBreak(readOwner(path))) {
-      stashIntent(path);
+      // Keep the dead holder's intent beside the lock for whoever holds it next
+      // (a file, not memory: this process may die before it gets the lock).
+      try {
+        fs.renameSync(join(path, INTENT_FILE), staging(`${path}.intent`, 'json'));
+      } catch {
+        // no intent: the dead holder had not started replacing files
+      }
       moveAway(path);
     }
   } finally {
@@ -118,17 +124,22 @@ function breakStaleLock(path: string): void {
 }
 
 const INTENT_FILE = 'intent.json';
-/** Intents of dead holders, by lock path, for the next holder in this process to roll forward. */
-const recovered = new Map<string, unknown[]>();
-
-function stashIntent(lockPath: string): void {
-  try {
-    const items = JSON.parse(fs.readFileSync(join(lockPath, INTENT_FILE), 'utf8')) as unknown;
-    if (Array.isArray(items))
-      recovered.set(lockPath, [...(recovered.get(lockPath) ?? []), ...items]);
-  } catch {
-    // no intent: the dead holder had not started replacing files
+/** Intents left by dead holders (see breakStaleLock); read and removed by the next holder. */
+function takeIntents(lockPath: string): unknown[] {
+  const dir = dirname(lockPath);
+  const prefix = `${basename(lockPath)}.intent.`;
+  const items: unknown[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.json')) continue;
+    try {
+      const list = JSON.parse(fs.readFileSync(join(dir, name), 'utf8')) as unknown;
+      if (Array.isArray(list)) items.push(...list);
+    } catch {
+      // a torn intent file describes nothing reliable
+    }
+    fs.rmSync(join(dir, name), { force: true });
   }
+  return items;
 }
 
 /**
@@ -194,7 +205,7 @@ export interface LockHandle {
    * that takes the lock over gets these back from `takeRecovered`.
    */
   recordIntent(items: unknown[]): Promise<void>;
-  /** Intents left by dead holders whose lock this process took over (each returned once). */
+  /** Intents left by dead holders (by whoever took their lock over); each returned once. */
   takeRecovered(): unknown[];
 }
 
@@ -258,11 +269,7 @@ export async function withManifestLock<T>(
   try {
     const handle: LockHandle = {
       recordIntent: (items) => writeFile(join(lockPath, INTENT_FILE), JSON.stringify(items)),
-      takeRecovered: () => {
-        const items = recovered.get(lockPath) ?? [];
-        recovered.delete(lockPath);
-        return items;
-      },
+      takeRecovered: () => takeIntents(lockPath),
     };
     const result = await fn(handle);
     if (compromised) {
