@@ -7,6 +7,7 @@ import {
   type LogicalSprite,
   renderLikeModel,
   renderProcedural,
+  renderProceduralAsync,
 } from '../../daemon/src/worker/engines/procedural/index.js';
 import { startWorker } from '../../daemon/src/worker/index.js';
 import { generate, type Msg, tempDir, WireClient } from './wire-client.js';
@@ -122,6 +123,23 @@ describe('renderLikeModel', () => {
     const mean = diff / decoded.data.length;
     expect(mean).toBeGreaterThan(0.2);
     expect(mean).toBeLessThan(6);
+  });
+});
+
+describe('renderProceduralAsync', () => {
+  it('gives the same pixels as renderProcedural and stops when aborted', async () => {
+    const request = { prompt: 'bat', seed: 11, style: 'retro', width: 200, height: 150, frames: 2 };
+    const sync = renderProcedural(request);
+    const async_ = await renderProceduralAsync(request);
+    expect(Buffer.from(async_.image.data).equals(Buffer.from(sync.image.data))).toBe(true);
+    expect(async_.truth).toEqual(sync.truth);
+    const controller = new AbortController();
+    const pending = renderProceduralAsync(
+      { ...request, width: 1024, height: 1024 },
+      controller.signal,
+    );
+    controller.abort(new Error('stop now'));
+    await expect(pending).rejects.toThrow('stop now');
   });
 });
 

@@ -17,14 +17,17 @@ export {
   type ProceduralPicture,
   type ProceduralRequest,
   renderProcedural,
+  renderProceduralAsync,
   type SheetTruth,
 } from './compose.js';
 export {
   choosePlacement,
   type GroundTruth,
   type RawImage,
+  type RenderedSprite,
   type RenderOptions,
   renderLikeModel,
+  renderLikeModelSteps,
 } from './render.js';
 export { type DrawSpriteParams, drawSprite, type LogicalSprite } from './sprite.js';
 export { resolveStyle, STYLE_NAMES, type StyleName } from './styles.js';
