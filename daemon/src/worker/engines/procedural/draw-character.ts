@@ -49,7 +49,9 @@ export function drawCharacter(c: MaterialCanvas, rng: Rng, subject: Subject, fra
   const hair = c.add({
     base: armoured ? [170, 175, 185] : hslToRgb(rng.range(10, 50), 0.5, rng.range(0.2, 0.6)),
   });
-  const cloth = c.add({ base: armoured ? mix(main, [180, 185, 195], 0.55) : main });
+  // armour is steel with a tabard in the prompt's colour, so "red knight" reads red
+  const cloth = c.add({ base: armoured ? mix(main, [180, 185, 195], 0.8) : main });
+  const tabard = armoured ? c.add({ base: main }) : cloth;
   const pants = c.add({ base: second });
   const boots = c.add({ base: [90, 60, 40] });
   const belt = c.add({ base: [215, 170, 50] });
@@ -69,6 +71,14 @@ export function drawCharacter(c: MaterialCanvas, rng: Rng, subject: Subject, fra
   if (robot) c.rect(cx - headR, headCy - headR, headR, headR * 2, skin);
   else c.ellipse(cx, headCy, headR, headR, skin);
   c.rect(cx - torsoHalf, torsoTop, torsoHalf, torsoH, cloth);
+  if (armoured)
+    c.rect(
+      cx - Math.max(1, torsoHalf - 1),
+      torsoTop + 1,
+      Math.max(1, torsoHalf - 1),
+      torsoH - 1,
+      tabard,
+    );
   const armW = Math.max(1, Math.round(n * 0.07));
   c.rect(cx - torsoHalf - armW, torsoTop + 1, armW, torsoH - 1, cloth);
   c.rect(
