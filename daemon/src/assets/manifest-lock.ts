@@ -124,22 +124,28 @@ function breakStaleLock(path: string): void {
 }
 
 const INTENT_FILE = 'intent.json';
-/** Intents left by dead holders (see breakStaleLock); read and removed by the next holder. */
-function takeIntents(lockPath: string): unknown[] {
+/**
+ * Intents left by dead holders (see breakStaleLock), with their files. The
+ * files are removed only after the holder's work succeeded, so a holder that
+ * dies while rolling forward leaves them to the next one (rolling forward is
+ * idempotent).
+ */
+function readIntents(lockPath: string): { items: unknown[]; files: string[] } {
   const dir = dirname(lockPath);
   const prefix = `${basename(lockPath)}.intent.`;
   const items: unknown[] = [];
+  const files: string[] = [];
   for (const name of fs.readdirSync(dir)) {
     if (!name.startsWith(prefix) || !name.endsWith('.json')) continue;
+    files.push(join(dir, name));
     try {
       const list = JSON.parse(fs.readFileSync(join(dir, name), 'utf8')) as unknown;
       if (Array.isArray(list)) items.push(...list);
     } catch {
       // a torn intent file describes nothing reliable
     }
-    fs.rmSync(join(dir, name), { force: true });
   }
-  return items;
+  return { items, files };
 }
 
 /**
@@ -266,12 +272,18 @@ export async function withManifestLock<T>(
   } finally {
     onFatal.delete(lockPath);
   }
+  const consumed: string[] = [];
   try {
     const handle: LockHandle = {
       recordIntent: (items) => writeFile(join(lockPath, INTENT_FILE), JSON.stringify(items)),
-      takeRecovered: () => takeIntents(lockPath),
+      takeRecovered: () => {
+        const { items, files } = readIntents(lockPath);
+        consumed.push(...files);
+        return items;
+      },
     };
     const result = await fn(handle);
+    for (const file of consumed) fs.rmSync(file, { force: true });
     if (compromised) {
       throw new DaemonError(
         'DEPLOY_FAILED',
