@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Config } from './config/schema.js';
 import { DaemonError, errorMessage, isDaemonError } from './errors.js';
 import type { Logger } from './log.js';
@@ -158,6 +158,7 @@ export class SpriteService {
       );
     }
     if (request.palette !== undefined) await this.checkPalette(request.palette);
+    if (request.outputPath !== undefined) this.checkWritable(request.outputPath, 'output_path');
     const jobId = randomUUID();
     const view: JobView = {
       jobId,
@@ -599,7 +600,35 @@ export class SpriteService {
 
   /** Copy a finished sprite to `dest` (atomic); returns the absolute destination. */
   async copyOutput(src: string, dest: string): Promise<string> {
+    this.checkWritable(dest, 'output_dir');
     return this.writeFile(dest, await readFile(src));
+  }
+
+  /**
+   * Files a caller names are written only inside the working directory, the
+   * state dir, the assets root or deployment.allowed_roots: a tool call must
+   * not overwrite arbitrary files. Throws DaemonError('PATH_OUTSIDE_ASSETS').
+   */
+  checkWritable(path: string, field: string): string {
+    const abs = resolve(this.cwd, path);
+    const roots = [
+      this.cwd,
+      this.stateDir,
+      this.defaultAssetsRoot,
+      ...this.config.deployment.allowed_roots.map((r) => resolve(this.cwd, r)),
+    ];
+    const inside = roots.some(
+      (root) =>
+        root !== undefined &&
+        (abs === root || abs.startsWith(root.endsWith(sep) ? root : root + sep)),
+    );
+    if (!inside) {
+      throw new DaemonError(
+        'PATH_OUTSIDE_ASSETS',
+        `Validation error in ${field}: ${abs} is outside the project; write inside ${this.cwd}, the state dir or a deployment.allowed_roots entry, or leave ${field} out for the default.`,
+      );
+    }
+    return abs;
   }
 
   /** Listen for deploys (resources/updated notifications); returns the unsubscribe. */

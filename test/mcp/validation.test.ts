@@ -86,6 +86,11 @@ const BAD: [string, Record<string, unknown>, string | RegExp][] = [
   ],
   [
     'generate_sprite',
+    { ...ok, output_path: '/etc/evil.png' },
+    /^Validation error in output_path: \/etc\/evil\.png is outside the project; write inside /,
+  ],
+  [
+    'generate_sprite',
     { ...ok, postprocess: 'no' },
     /^Validation error in postprocess: postprocess must be true or false/,
   ],
@@ -187,6 +192,11 @@ const BAD: [string, Record<string, unknown>, string | RegExp][] = [
     /^Validation error in prompts: Prompts must be a list of strings; got "goblin"/,
   ],
   ['generate_batch', { prompts: ['goblin'], output_dir: '' }, /^Validation error in output_dir: /],
+  [
+    'generate_batch',
+    { prompts: ['goblin'], output_dir: '../../../../tmp/x' },
+    /^Validation error in output_dir: \/tmp\/x is outside the project/,
+  ],
   [
     'generate_batch',
     { prompts: ['goblin'], steps: 1000 },

@@ -67,6 +67,7 @@ export function generateBatchTool(config: Config) {
       errors: [],
     },
     async run(args, ctx) {
+      if (args.output_dir !== undefined) ctx.service.checkWritable(args.output_dir, 'output_dir');
       const startedMs = Date.now();
       const jobIds: (string | null)[] = [];
       const errors: string[] = [];
