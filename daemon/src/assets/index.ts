@@ -19,7 +19,7 @@ export {
   replaceManifestEntry,
   serializeManifest,
 } from './manifest.js';
-export { withManifestLock } from './manifest-lock.js';
+export { type LockHandle, type LockOptions, withManifestLock } from './manifest-lock.js';
 export {
   type AssetKind,
   emptyManifest,
@@ -32,3 +32,14 @@ export {
 } from './manifest-schema.js';
 export { assertInsideRoot, assertSafeRelativeName, resolveAssetsRoot } from './paths.js';
 export { readPngSize, sha256Hex } from './png-info.js';
+// Rebuild, recipes and watch load zod/yaml/chokidar: import their modules directly
+// (assets/rebuild.js, assets/recipes.js, assets/watch.js); only their types are here.
+export type {
+  ProcessedAsset,
+  RebuildEvent,
+  RebuildOptions,
+  RebuildResult,
+  RebuildState,
+} from './rebuild.js';
+export type { GenerationParams, ProcessSettings, ResolvedRecipe } from './recipes.js';
+export type { RecipeWatcher, WatchRecipesOptions } from './watch.js';
