@@ -1,8 +1,10 @@
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../../daemon/src/sprites/decode.js';
 import { detectGrid } from '../../daemon/src/sprites/grid-detect.js';
+import { makeCorpus } from '../support/pixel-art-corpus.js';
 import { makeLogicalSprite, shippedPalette } from '../support/pixel-art-sprite.js';
-import { upscale } from '../support/sprite-fixtures.js';
+import { toPng, upscale } from '../support/sprite-fixtures.js';
 
 const sprite = (w: number, h: number, seed = 3) =>
   makeLogicalSprite(
@@ -61,5 +63,29 @@ describe('detectGrid', () => {
     const grid = detectGrid(flat);
     expect(grid.source).toBe('identity');
     expect([grid.x.cells, grid.y.cells, grid.confidence]).toEqual([50, 40, 0]);
+  });
+
+  it.each([0, 6, 30, 54])(
+    'leaves pixel art that is already 1:1 alone (corpus truth %i)',
+    async (k) => {
+      const t = makeCorpus(72)[k]?.truth as NonNullable<
+        ReturnType<typeof makeCorpus>[number]
+      >['truth'];
+      const d = Uint8Array.from(t.data);
+      for (let i = 0; i < t.width * t.height; i++)
+        if (d[i * 4 + 3] === 0) d.set([255, 255, 255, 255], i * 4);
+      const grid = detectGrid({ data: d, width: t.width, height: t.height });
+      expect(grid.source).toBe('identity');
+      expect([grid.x.cells, grid.y.cells]).toEqual([t.width, t.height]);
+    },
+  );
+
+  it('finds a small integer nearest-neighbour upscale (32×32 at 3×)', async () => {
+    const png = await sharp(await toPng(sprite(32, 32)))
+      .resize(96, 96, { kernel: 'nearest' })
+      .png()
+      .toBuffer();
+    const grid = detectGrid(await decodeImage(png));
+    expect([grid.source, grid.x.cells, grid.y.cells]).toEqual(['detected', 32, 32]);
   });
 });

@@ -210,3 +210,32 @@ export function measureAxis(v: Float64Array, period: number): { phase: number; c
   const phase = ((((angle / (2 * Math.PI)) * period) % period) + period) % period;
   return { phase, coherence };
 }
+
+/**
+ * How much stronger the edge profile is on the cut lines than inside the cells:
+ * mean profile within 0.75 px of a cut ÷ mean profile at least max(1, period/4)
+ * px from every cut. An upscaled picture is flat inside its cells (≫ 1, noise
+ * only); pixel art that is already 1:1 changes colour anywhere, so a false grid
+ * laid over it scores about 1.
+ */
+export function gridContrast(profile: Float64Array, period: number, phase: number): number {
+  let onSum = 0;
+  let onN = 0;
+  let inSum = 0;
+  let inN = 0;
+  const inner = Math.max(1, period / 4);
+  for (let x = 1; x < profile.length; x++) {
+    const t = (((x - phase) % period) + period) % period;
+    const d = Math.min(t, period - t);
+    if (d <= 0.75) {
+      onSum += profile[x] as number;
+      onN++;
+    } else if (d >= inner) {
+      inSum += profile[x] as number;
+      inN++;
+    }
+  }
+  // Too few samples to tell (a tiny image): report no contrast, i.e. no grid.
+  if (onN < 8 || inN < 8) return 1;
+  return onSum / onN / Math.max(1e-9, inSum / inN);
+}

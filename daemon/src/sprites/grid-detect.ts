@@ -3,6 +3,7 @@ import {
   combScores,
   edgeAutocorrelation,
   type GridAxis,
+  gridContrast,
   layCells,
   measureAxis,
   periodGrid,
@@ -137,7 +138,22 @@ export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
   const py0 = perAxis(sy);
   const ax = refineAxis(vx, px0, span(px0, img.width));
   const ay = refineAxis(vy, py0, span(py0, img.height));
-  if (!ax || !ay || Math.max(ax.coherence, ay.coherence) < minConfidence) {
+  // Pixel art that is already 1:1 has no flat cells, but a short "period" can be
+  // found on it by chance. Small images (≤ 256 px: not model output) count as
+  // upscaled only when nearest-neighbour scaled by an integer, with flat cells;
+  // large ones with a period under 4 px need clearly flat cells.
+  let flatCells = true;
+  if (ax && ay) {
+    const contrast = Math.min(
+      gridContrast(profiles.x, ax.period, ax.phase),
+      gridContrast(profiles.y, ay.period, ay.phase),
+    );
+    const integer = (p: number) => p >= 1.95 && Math.abs(p - Math.round(p)) <= 0.03;
+    if (Math.max(img.width, img.height) <= 256)
+      flatCells = integer(ax.period) && integer(ay.period) && contrast >= 3;
+    else if (Math.min(ax.period, ay.period) < 4) flatCells = contrast >= 1.5;
+  }
+  if (!ax || !ay || !flatCells || Math.max(ax.coherence, ay.coherence) < minConfidence) {
     return {
       x: identityAxis(img.width),
       y: identityAxis(img.height),
