@@ -3,7 +3,8 @@ import { appendFileSync } from 'node:fs';
 /**
  * A reliability test records what it measured (counts, latencies, RSS) here; the runner
  * (test/reliability/run.ts) prints them as one table and writes them into README.md.
- * Outside the runner (DGX_PIXELS_FIGURES unset) figures go to stderr only.
+ * (The variable is not DGX_PIXELS_*: the daemon refuses unknown DGX_PIXELS_ variables.)
+ * Outside the runner (RELIABILITY_FIGURES_FILE unset) figures go to stderr only.
  */
 export interface Figure {
   suite: string;
@@ -14,7 +15,7 @@ export interface Figure {
 }
 
 export function recordFigure(figure: Figure): void {
-  const file = process.env.DGX_PIXELS_FIGURES;
+  const file = process.env.RELIABILITY_FIGURES_FILE;
   const line = JSON.stringify(figure);
   if (file) appendFileSync(file, `${line}\n`);
   else process.stderr.write(`figure ${line}\n`);

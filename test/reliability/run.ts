@@ -25,7 +25,7 @@ const run = spawnSync(
     'test/reliability/vitest.config.ts',
     ...passThrough,
   ],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, DGX_PIXELS_FIGURES: figuresFile } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, RELIABILITY_FIGURES_FILE: figuresFile } },
 );
 
 const figures: Figure[] = existsSync(figuresFile)
