@@ -270,6 +270,16 @@ describe('config errors name the key, the source, the value and what is allowed'
     expect(loadError(() => loadConfig({ useDefaultFile: false, env })).message).toBe(message);
   });
 
+  it("ignores the Bevy plugin's own DGX_PIXELS_* variables, which the daemon inherits", () => {
+    const env = {
+      DGX_PIXELS_DAEMON: '/opt/dgx-pixels',
+      DGX_PIXELS_DAEMON_CLI: '/opt/dgx-pixels/daemon/dist/cli.js',
+      DGX_PIXELS_E2E: 'skip',
+    };
+    const { sources } = loadConfig({ useDefaultFile: false, env });
+    expect(Object.values(sources).filter((s) => s.startsWith('env '))).toEqual([]);
+  });
+
   it('names the flag a bad value came from', () => {
     const err = loadError(() =>
       loadConfig({

@@ -29,8 +29,17 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   DGX_PIXELS_STATE_DIR: 'state_dir',
   DGX_PIXELS_LOG_LEVEL: 'logging.level',
 };
-/** DGX_PIXELS_* variables that are not config keys. */
-const ENV_NOT_KEYS = new Set(['DGX_PIXELS_CONFIG']);
+/**
+ * DGX_PIXELS_* variables that are not config keys: the config file's path, and the Bevy side's
+ * own (the plugin's daemon command, its e2e switch). The daemon inherits the game's environment,
+ * so refusing these would stop it from starting under the plugin.
+ */
+export const ENV_NOT_KEYS: ReadonlySet<string> = new Set([
+  'DGX_PIXELS_CONFIG',
+  'DGX_PIXELS_DAEMON',
+  'DGX_PIXELS_DAEMON_CLI',
+  'DGX_PIXELS_E2E',
+]);
 
 export type ConfigSource = 'default' | `file ${string}` | `env ${string}` | `flag ${string}`;
 
