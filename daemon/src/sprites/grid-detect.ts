@@ -140,8 +140,8 @@ export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
   const ay = refineAxis(vy, py0, span(py0, img.height));
   // Pixel art that is already 1:1 has no flat cells, but a short "period" can be
   // found on it by chance. Small images (≤ 256 px: not model output) count as
-  // upscaled only when nearest-neighbour scaled by an integer, with flat cells;
-  // large ones with a period under 4 px need clearly flat cells.
+  // upscaled only with clearly flat cells (edges ≥ 3× stronger on the cuts than
+  // inside, 4× at a fractional scale); large ones need 1.5× for periods < 4 px.
   let flatCells = true;
   if (ax && ay) {
     const contrast = Math.min(
@@ -149,9 +149,9 @@ export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
       gridContrast(profiles.y, ay.period, ay.phase),
     );
     const integer = (p: number) => p >= 1.95 && Math.abs(p - Math.round(p)) <= 0.03;
-    if (Math.max(img.width, img.height) <= 256)
-      flatCells = integer(ax.period) && integer(ay.period) && contrast >= 3;
-    else if (Math.min(ax.period, ay.period) < 4) flatCells = contrast >= 1.5;
+    if (Math.max(img.width, img.height) <= 256) {
+      flatCells = contrast >= (integer(ax.period) && integer(ay.period) ? 3 : 4);
+    } else if (Math.min(ax.period, ay.period) < 4) flatCells = contrast >= 1.5;
   }
   if (!ax || !ay || !flatCells || Math.max(ax.coherence, ay.coherence) < minConfidence) {
     return {
