@@ -95,6 +95,8 @@ interface JobRecord {
 }
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+/** Ended jobs kept for get_job / list_jobs (oldest dropped first), as the backend's JobStore keeps 1000. */
+const MAX_KEPT_JOBS = 1000;
 /** Share of the 0–100 scale the worker's generation takes; post-processing and deploy get the rest. */
 const GENERATION_SHARE = 90;
 
@@ -421,6 +423,16 @@ export class SpriteService {
     this.logger.info({ job_id: view.jobId, status, error: view.error }, 'job finished');
     record.events.emit('progress', { ...view });
     record.events.emit('done', { ...view });
+    this.trimJobs();
+  }
+
+  /** Drop the oldest ended jobs beyond MAX_KEPT_JOBS: a daemon that runs for days stays small. */
+  private trimJobs(): void {
+    if (this.jobs.size <= MAX_KEPT_JOBS) return;
+    for (const [id, r] of this.jobs) {
+      if (this.jobs.size <= MAX_KEPT_JOBS) break;
+      if (TERMINAL.has(r.view.status)) this.jobs.delete(id);
+    }
   }
 
   /**

@@ -128,6 +128,15 @@ describe('soak', () => {
         unit: 'MiB',
         note: global.gc ? 'gc() before each sample' : 'no --expose-gc: heap not collected first',
       });
+      // the daemon keeps at most 1000 ended jobs (SpriteService, JobStore): older ones are gone
+      const kept = stack.service.listJobs({ limit: 100_000 }).length;
+      recordFigure({
+        suite,
+        name: 'jobs kept in memory after the soak',
+        value: kept,
+        note: 'cap 1000 (oldest ended jobs dropped)',
+      });
+      expect(kept).toBeLessThanOrEqual(Math.min(1000, TOTAL + 8));
       expect(errors, errors.slice(0, 3).join('\n')).toEqual([]);
       expect(outcome.success + outcome.cancelled).toBe(TOTAL);
       // every manifest entry deployed during the soak is there and readable
