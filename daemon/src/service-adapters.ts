@@ -11,8 +11,6 @@ import type { AssetsPort, GenerationPort, SpritesPort } from './service-ports.js
  * MCP server starts without sharp or zeromq in memory.
  */
 
-type Importer = (spec: string, what: string) => Promise<Record<string, unknown>>;
-
 /** Worker status younger than this is reused by get_status (the health monitor polls anyway). */
 const STATUS_MAX_AGE_MS = 500;
 
@@ -20,7 +18,6 @@ const STATUS_MAX_AGE_MS = 500;
 export async function createGenerationPort(
   config: Config,
   logger: Logger,
-  _load: Importer,
 ): Promise<GenerationPort> {
   const { WorkerPool } = await import('./backend/worker-pool.js');
   const { JobStore } = await import('./backend/job-store.js');
@@ -86,7 +83,7 @@ export function spriteOptions(request: GenerationRequest): Record<string, unknow
   return o;
 }
 
-export async function createSpritesPort(_config: Config, _load: Importer): Promise<SpritesPort> {
+export async function createSpritesPort(): Promise<SpritesPort> {
   const sprites = await import('./sprites/index.js');
   return {
     async process(raw, request) {
@@ -139,7 +136,7 @@ export async function createSpritesPort(_config: Config, _load: Importer): Promi
   };
 }
 
-export async function createAssetsPort(config: Config, _load: Importer): Promise<AssetsPort> {
+export async function createAssetsPort(config: Config): Promise<AssetsPort> {
   const assets = await import('./assets/index.js');
   const layout = {
     spriteSubdir: config.deployment.sprite_subdir,

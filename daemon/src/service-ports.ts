@@ -2,7 +2,6 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenerateParams, JobOutcome } from './backend/types.js';
 import type { Config } from './config/schema.js';
-import { DaemonError, errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import type { GenerationRequest } from './service.js';
 
@@ -133,44 +132,19 @@ function lazy<T>(factory: () => Promise<T>): {
   };
 }
 
-/**
- * Import a sibling module by a computed specifier: while a capability is still
- * being written the daemon builds and serves without it, and a call that needs
- * it fails with a clear message instead of a crash.
- */
-async function importModule(spec: string, what: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(spec)) as Record<string, unknown>;
-  } catch (err) {
-    throw new DaemonError(
-      'NOT_READY',
-      `the ${what} module (${spec}) could not be loaded: ${errorMessage(err)}`,
-      {
-        cause: err,
-      },
-    );
-  }
-}
-
 /** The ports onto the real backend/, sprites/ and assets/ modules. */
 export function defaultPorts(config: Config, logger: Logger): ServicePorts {
   const generation = lazy(async () => {
-    const { createGenerationPort } = (await import(
-      './service-adapters.js'
-    )) as typeof import('./service-adapters.js');
-    return createGenerationPort(config, logger, importModule);
+    const { createGenerationPort } = await import('./service-adapters.js');
+    return createGenerationPort(config, logger);
   });
   const sprites = lazy(async () => {
-    const { createSpritesPort } = (await import(
-      './service-adapters.js'
-    )) as typeof import('./service-adapters.js');
-    return createSpritesPort(config, importModule);
+    const { createSpritesPort } = await import('./service-adapters.js');
+    return createSpritesPort();
   });
   const assets = lazy(async () => {
-    const { createAssetsPort } = (await import(
-      './service-adapters.js'
-    )) as typeof import('./service-adapters.js');
-    return createAssetsPort(config, importModule);
+    const { createAssetsPort } = await import('./service-adapters.js');
+    return createAssetsPort(config);
   });
   return {
     generation: generation.get,
