@@ -100,4 +100,63 @@ describe('backpressure', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('a job refused by a worker with a full queue runs on another worker', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dgx-rel-bp2-'));
+    const a = await startWorker({
+      req: 'tcp://127.0.0.1:*',
+      pub: 'tcp://127.0.0.1:*',
+      stepMs: 100,
+      maxQueue: 1,
+      outputDir: join(dir, 'a'),
+    });
+    const b = await startWorker({
+      req: 'tcp://127.0.0.1:*',
+      pub: 'tcp://127.0.0.1:*',
+      stepMs: 5,
+      outputDir: join(dir, 'b'),
+    });
+    const params = {
+      prompt: 'slime',
+      model: 'm',
+      size: [64, 64] as [number, number],
+      steps: 10,
+      cfgScale: 7,
+    };
+    // another daemon fills worker A (one running, one queued = max_queue)
+    const other = new WorkerPool({
+      workers: [{ req: a.reqEndpoint, pub: a.pubEndpoint, name: 'A' }],
+      healthIntervalMs: 0,
+      outputDir: join(dir, 'other'),
+    });
+    const ours = new WorkerPool({
+      workers: [
+        { req: a.reqEndpoint, pub: a.pubEndpoint, name: 'A' },
+        { req: b.reqEndpoint, pub: b.pubEndpoint, name: 'B' },
+      ],
+      healthIntervalMs: 0,
+      outputDir: join(dir, 'ours'),
+    });
+    try {
+      const theirs = [other.submit(params), other.submit(params)];
+      await new Promise((r) => setTimeout(r, 300));
+      // our daemon has no status of A yet: least-loaded picks A first, which is full
+      const jobs = [ours.submit(params), ours.submit(params), ours.submit(params)];
+      const outcomes = await Promise.all(jobs.map((j) => j.done));
+      await Promise.all(theirs.map((j) => j.done));
+      recordFigure({
+        suite: SUITE,
+        name: 'job refused by a full worker (another daemon filled it) → re-sent',
+        value: `${outcomes.filter((o) => o.status === 'completed').length} / 3 completed`,
+        note: outcomes.map((o) => (o.status === 'completed' ? o.workerName : o.status)).join(', '),
+      });
+      for (const o of outcomes) expect(o, JSON.stringify(o)).toMatchObject({ status: 'completed' });
+    } finally {
+      await ours.close();
+      await other.close();
+      await a.close();
+      await b.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

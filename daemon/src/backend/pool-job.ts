@@ -17,11 +17,16 @@ export async function runPoolJob(
   entry: PendingJob,
 ): Promise<JobOutcome> {
   let cancelled = false;
+  // the worker's answer to our cancel, so pool.cancel (and a daemon shutting down) can wait for it
+  let cancelling: Promise<unknown> | undefined;
   let current: PoolWorker | undefined;
   entry.cancel = () => {
-    if (cancelled) return;
-    cancelled = true;
-    if (current !== undefined) void current.client.cancel(jobId).catch(() => undefined);
+    if (!cancelled) {
+      cancelled = true;
+      if (current !== undefined)
+        cancelling = pool.noteCancel(current.client.cancel(jobId).catch(() => undefined));
+    }
+    return cancelling ?? Promise.resolve();
   };
   if (options.signal?.aborted) entry.cancel();
   options.signal?.addEventListener('abort', () => entry.cancel(), { once: true });
@@ -42,8 +47,17 @@ export async function runPoolJob(
     } catch (err) {
       const why = errorMessage(err);
       errors.push(why);
-      // a refused request is about the job, not the worker: do not try elsewhere
-      if (isDaemonError(err, 'WORKER_ERROR')) return { status: 'failed', error: why };
+      // a refused request is about the job, not the worker: do not try elsewhere; except a full
+      // queue ("Worker busy", worker.max_queue, e.g. filled by another daemon): another may have room
+      const busy = /\bworker busy\b/i.test(why);
+      if (isDaemonError(err, 'WORKER_ERROR') && !busy) return { status: 'failed', error: why };
+      if (busy) {
+        pool.log.warn(
+          { jobId, worker: worker.client.name },
+          'worker queue full; trying another worker',
+        );
+        return undefined;
+      }
       worker.reachable = false;
       worker.error = why;
       pool.log.warn(
@@ -53,7 +67,7 @@ export async function runPoolJob(
       return undefined;
     }
     current = worker;
-    if (cancelled) void worker.client.cancel(jobId).catch(() => undefined);
+    if (cancelled) cancelling = pool.noteCancel(worker.client.cancel(jobId).catch(() => undefined));
     for await (const event of tracker) {
       if (event.kind === 'running' && pool.store.get(jobId)?.status === 'queued') {
         pool.store.transition(jobId, 'running');

@@ -35,7 +35,7 @@ export interface SubmitOptions {
 /** A job between submit and its outcome. */
 export interface PendingJob {
   /** Set by the runner: cancels the job wherever it is. */
-  cancel: () => void;
+  cancel: () => Promise<unknown>;
   done: Promise<JobOutcome>;
 }
 

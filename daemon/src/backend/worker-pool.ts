@@ -37,6 +37,8 @@ export class WorkerPool {
   private readonly monitor: WorkerHealthMonitor;
   private readonly recentDurationsS: number[] = [];
   private closed = false;
+  /** Cancel requests on their way to a worker; close() lets them out first. */
+  private readonly cancels = new Set<Promise<unknown>>();
 
   constructor(options: WorkerPoolOptions) {
     if (options.workers.length === 0)
@@ -156,7 +158,7 @@ export class WorkerPool {
     const jobId = options.jobId ?? randomUUID();
     this.store.create(jobId, params);
     const entry: PendingJob = {
-      cancel: () => undefined,
+      cancel: () => Promise.resolve(),
       done: Promise.resolve({ status: 'cancelled' }),
     };
     this.pending.set(jobId, entry);
@@ -182,7 +184,8 @@ export class WorkerPool {
   async cancel(jobId: string): Promise<boolean> {
     const entry = this.pending.get(jobId);
     if (entry === undefined) return false;
-    entry.cancel();
+    // wait for the worker's answer: a daemon that exits right after must not drop the request
+    await entry.cancel();
     return true;
   }
 
@@ -251,8 +254,27 @@ export class WorkerPool {
     if (this.closed) return;
     this.closed = true;
     this.monitor.stop();
+    // closing the sockets (linger 0) would drop cancels still queued: a daemon that exits on
+    // stdin EOF must really cancel its jobs. Bounded: each cancel has its request time-out.
+    if (this.cancels.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.cancels]),
+        new Promise((r) => {
+          timer = setTimeout(r, 2000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     for (const w of this.workers) w.client.close();
     await Promise.allSettled([...this.pending.values()].map((p) => p.done));
+  }
+
+  /** Note a cancel request in flight (pool-job) so close() waits for it; returns it. */
+  noteCancel(request: Promise<unknown>): Promise<unknown> {
+    this.cancels.add(request);
+    void request.finally(() => this.cancels.delete(request));
+    return request;
   }
 
   /** Least-loaded reachable worker not in `exclude`; unknown-health workers count as reachable. */
