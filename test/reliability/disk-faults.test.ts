@@ -144,7 +144,9 @@ describe.runIf(isRoot)('disk faults (root: tmpfs and bind mounts)', () => {
     });
     expect(err2).toMatch(/ENOSPC|no space/i);
     expect(leaked, 'temp files of the failed deploy left behind').toEqual([]);
-    expect(errorMs, 'a full disk is reported at once, not after the lock wait').toBeLessThan(10_000);
+    expect(errorMs, 'a full disk is reported at once, not after the lock wait').toBeLessThan(
+      10_000,
+    );
     expect(after.manifest).toBe(before.manifest);
     expect(after.files, 'files left behind').toEqual(before.files);
     expect(

@@ -35,7 +35,7 @@ const HOSTILE: unknown[] = [
   '/etc/passwd',
   'C:\\Windows\\system32',
   '%00%2e%2e%2f',
-  '${jndi:ldap://x}',
+  `\${jndi:ldap://x}`,
   '<script>alert(1)</script>',
   '1024x1024\n',
   '#zzzzzz',

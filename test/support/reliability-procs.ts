@@ -22,13 +22,21 @@ export interface Proc {
 /** Spawn `node <CLI> args…` (stdin piped when `stdin` is true, else ignored). */
 export function spawnCli(
   args: string[],
-  options: { env?: Record<string, string>; stdin?: boolean; cwd?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    stdin?: boolean;
+    cwd?: string;
+    uid?: number;
+    gid?: number;
+  } = {},
 ): Proc {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const proc = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     env: { ...process.env, DGX_PIXELS_LOGGING_LEVEL: 'warning', ...options.env },
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   let err = '';
   const waiters: { needle: string; resolve: (l: string) => void }[] = [];

@@ -14,8 +14,12 @@ export interface Serve extends Proc {
   closeStdin(): void;
 }
 
-export async function spawnServe(args: string[], env: Record<string, string> = {}): Promise<Serve> {
-  const p = spawnCli(['serve', ...args], { stdin: true, env });
+export async function spawnServe(
+  args: string[],
+  env: Record<string, string> = {},
+  user: { uid?: number; gid?: number } = {},
+): Promise<Serve> {
+  const p = spawnCli(['serve', ...args], { stdin: true, env, ...user });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let buf = '';
