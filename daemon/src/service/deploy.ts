@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { DaemonError } from '../errors.js';
+import type { DeployInput, DeployResult, ProcessedSpriteView } from '../service-ports.js';
+import type { ServiceContext } from './context.js';
+import { readSprite } from './files.js';
+import { type GenerationRequest, pngSize } from './job-view.js';
+
+/** What SpriteService.deploy takes. */
+export interface DeploySpriteInput {
+  spritePath: string;
+  png?: Buffer | undefined;
+  assetsDir?: string | undefined;
+  name: string;
+  updateManifest: boolean;
+  request?: GenerationRequest | undefined;
+  sheet?: ProcessedSpriteView['sheet'];
+}
+
+/**
+ * Deploy a PNG into a Bevy assets folder (atomic, manifest updated under a lock)
+ * and emit 'deployed'. Throws DaemonError (PATH_*, BAD_IMAGE, DEPLOY_FAILED).
+ */
+export async function deploySprite(
+  ctx: ServiceContext,
+  input: DeploySpriteInput,
+): Promise<DeployResult> {
+  const assets = await ctx.ports.assets();
+  const assetsRoot = await assets.resolveRoot(input.assetsDir, ctx.cwd);
+  const png = input.png ?? (await readSprite(ctx.cwd, input.spritePath));
+  const size = pngSize(png);
+  if (size === undefined) {
+    throw new DaemonError(
+      'BAD_IMAGE',
+      `Sprite file ${input.spritePath} is not a PNG; pass the output_path a generate_sprite call returned`,
+    );
+  }
+  const deployInput: DeployInput = {
+    assetsRoot,
+    name: input.name,
+    png,
+    width: size[0],
+    height: size[1],
+    updateManifest: input.updateManifest,
+    stateDir: ctx.stateDir,
+    request: input.request,
+    sheet: input.sheet,
+  };
+  const result = await assets.deploy(deployInput);
+  ctx.events.emit('deployed', result);
+  return result;
+}
+
+/** The manifest of an assets root (default: the configured one). */
+export async function readManifest(ctx: ServiceContext, assetsDir?: string): Promise<unknown> {
+  const assets = await ctx.ports.assets();
+  return assets.readManifest(await assets.resolveRoot(assetsDir, ctx.cwd));
+}
+
+/** PNG bytes of a deployed sprite by manifest name. Throws DaemonError('PATH_INVALID') listing known names. */
+export async function readDeployedSprite(
+  ctx: ServiceContext,
+  name: string,
+): Promise<{ png: Buffer; path: string }> {
+  const root = await (await ctx.ports.assets()).resolveRoot(undefined, ctx.cwd);
+  const manifest = (await readManifest(ctx)) as { sprites?: { name: string; path: string }[] };
+  const sprites = manifest.sprites ?? [];
+  const entry = sprites.find((s) => s.name === name);
+  if (entry === undefined) {
+    throw new DaemonError(
+      'PATH_INVALID',
+      `sprite "${name}" is not in the manifest; known: ${sprites.map((s) => s.name).join(', ') || 'none yet'}`,
+    );
+  }
+  const path = resolve(root, entry.path);
+  return { png: await readFile(path), path };
+}
+
+/**
+ * Make the assets match the recipe file; emits 'deployed' for each rebuilt
+ * sprite unless it is a dry run.
+ */
+export async function rebuildAssets(
+  ctx: ServiceContext,
+  input: {
+    recipePath?: string | undefined;
+    assetsDir?: string | undefined;
+    dryRun: boolean;
+    force: boolean;
+  },
+): Promise<Record<string, unknown>> {
+  const assets = await ctx.ports.assets();
+  const assetsRoot = await assets.resolveRoot(input.assetsDir, ctx.cwd);
+  const report = await assets.rebuild({
+    ...input,
+    recipePath: input.recipePath === undefined ? undefined : resolve(ctx.cwd, input.recipePath),
+    assetsRoot,
+    stateDir: ctx.stateDir,
+  });
+  const rebuilt = (report.rebuilt as string[] | undefined) ?? [];
+  if (!input.dryRun) {
+    for (const name of rebuilt) {
+      ctx.events.emit('deployed', {
+        name,
+        assetsRoot,
+        deployedPath: '',
+        relativePath: '',
+        manifestUpdated: true,
+        changed: true,
+        revision: undefined,
+        manifestPath: '',
+        entry: undefined,
+      } satisfies DeployResult);
+    }
+  }
+  return report;
+}

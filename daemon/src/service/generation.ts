@@ -1,0 +1,261 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import { DaemonError, errorMessage } from '../errors.js';
+import type { GenerationPort, JobOutcome, ProcessedSpriteView } from '../service-ports.js';
+import type { ServiceContext } from './context.js';
+import { deploySprite } from './deploy.js';
+import { checkWritable, writeFileAtomic } from './files.js';
+import {
+  GENERATION_SHARE,
+  type GenerationRequest,
+  type JobRecord,
+  type JobView,
+  newJobView,
+  pngSize,
+} from './job-view.js';
+
+/**
+ * The generation pipeline of one job: raw-output cache or worker → raw file →
+ * post-process → output file → thumbnail → optional deploy.
+ */
+
+type Started = { cached: Buffer } | { done: Promise<JobOutcome>; startedMs: number };
+
+/**
+ * Validate and submit a generation job; returns its first view at once while
+ * the job runs on. Throws DaemonError (BUSY, WORKER_UNREACHABLE, VALIDATION…).
+ */
+export async function startGeneration(
+  ctx: ServiceContext,
+  request: GenerationRequest,
+): Promise<JobView> {
+  const { config, jobs } = ctx;
+  const active = jobs.unfinished().length;
+  if (active >= config.performance.max_pending_jobs) {
+    throw new DaemonError(
+      'BUSY',
+      `the daemon already has ${active} jobs queued or running (performance.max_pending_jobs = ${config.performance.max_pending_jobs}); wait for some with wait_job or list_jobs, then retry`,
+    );
+  }
+  if (request.deploy && request.name === undefined) {
+    throw new DaemonError(
+      'VALIDATION',
+      'Validation error in name: deploy: true needs a sprite name; pass name, e.g. "knight_idle"',
+    );
+  }
+  if (request.palette !== undefined) await checkPalette(ctx, request.palette);
+  if (request.outputPath !== undefined) checkWritable(ctx, request.outputPath, 'output_path');
+  const view = newJobView({
+    jobId: randomUUID(),
+    status: 'queued',
+    prompt: request.prompt,
+    createdAt: new Date().toISOString(),
+    percent: 0,
+    stage: 'queued',
+    message: 'queued',
+  });
+  const record: JobRecord = {
+    view,
+    request,
+    backendJobId: undefined,
+    abort: new AbortController(),
+    done: Promise.resolve(view),
+    events: new EventEmitter(),
+  };
+  record.events.setMaxListeners(0);
+  jobs.add(record);
+  // Submission errors (worker down, BUSY) surface to the caller directly.
+  const started = await submit(ctx, record);
+  record.done = runJob(ctx, record, started).then(
+    () => record.view,
+    (err: unknown) => {
+      jobs.finish(record, 'failed', err);
+      return record.view;
+    },
+  );
+  return { ...view };
+}
+
+async function checkPalette(ctx: ServiceContext, palette: string): Promise<void> {
+  const sprites = await ctx.ports.sprites();
+  const names = (await sprites.listPalettes()).map((p) =>
+    typeof p === 'string' ? p : (p as { name: string }).name,
+  );
+  if (!names.includes(palette)) {
+    throw new DaemonError(
+      'VALIDATION',
+      `Validation error in palette: Palette must be one of: ${names.join(', ')}; got "${palette}". Call list_styles to see each palette's colours.`,
+    );
+  }
+}
+
+async function submit(ctx: ServiceContext, record: JobRecord): Promise<Started> {
+  const { config } = ctx;
+  const key = cacheKey(ctx, record.request);
+  if (key !== undefined) {
+    const hit = await ctx.ports.cache.get(key, config.performance.cache_ttl_s);
+    if (hit !== undefined) return { cached: hit };
+  }
+  const generation: GenerationPort = await ctx.ports.generation();
+  const req = record.request;
+  const submitted = await generation.submit(
+    {
+      prompt: `${req.style} style: ${req.prompt}`,
+      model: config.generation.default_model,
+      size: req.resolution,
+      steps: req.steps,
+      cfgScale: req.cfgScale,
+      lora: req.lora ?? config.generation.default_lora,
+      animationFrames: req.animationFrames,
+      tilesetGrid: req.tilesetGrid,
+      seed: req.seed,
+      negativePrompt: req.negativePrompt,
+      style: req.style,
+    },
+    { signal: record.abort.signal, onProgress: (u) => ctx.jobs.onWorkerProgress(record, u) },
+  );
+  record.backendJobId = submitted.jobId;
+  return { done: submitted.done, startedMs: Date.now() };
+}
+
+async function runJob(ctx: ServiceContext, record: JobRecord, started: Started): Promise<void> {
+  const { jobs, config, cwd, stateDir } = ctx;
+  const { view, request } = record;
+  let raw: Buffer;
+  if ('cached' in started) {
+    raw = started.cached;
+    view.cached = true;
+    view.generationTimeS = 0;
+    jobs.progress(record, GENERATION_SHARE, 'cached', 'raw output answered from the cache');
+  } else {
+    jobs.setStatus(record, 'running');
+    const outcome = await withJobTimeout(ctx, record, started.done);
+    if (record.view.status === 'cancelled') return; // a late result after cancel is ignored
+    if (outcome.status === 'cancelled') return jobs.finish(record, 'cancelled');
+    if (outcome.status === 'failed') return jobs.finish(record, 'failed', outcome.error);
+    raw = outcome.image;
+    view.generationTimeS =
+      outcome.durationS > 0 ? outcome.durationS : (Date.now() - started.startedMs) / 1000;
+    view.workerName = outcome.workerName;
+    const key = cacheKey(ctx, request);
+    if (key !== undefined)
+      await ctx.ports.cache.put(key, raw).catch((err: unknown) => {
+        ctx.logger.warn({ err: errorMessage(err) }, 'raw-output cache write failed');
+      });
+  }
+  jobs.setStatus(record, 'running');
+  view.rawPath = await writeFileAtomic(
+    cwd,
+    join(stateDir, config.generation.output_dir, `${view.jobId}.raw.png`),
+    raw,
+  );
+
+  let png = raw;
+  let sheet: ProcessedSpriteView['sheet'];
+  if (request.postprocess) {
+    jobs.progress(record, GENERATION_SHARE + 2, 'post_processing', 'post-processing the sprite');
+    const sprites = await ctx.ports.sprites();
+    const processed = await sprites.process(raw, request);
+    png = processed.png;
+    sheet = processed.sheet;
+    view.kind = processed.sheet?.kind ?? 'sprite';
+    view.width = processed.width;
+    view.height = processed.height;
+  } else {
+    const size = pngSize(raw);
+    view.width = size?.[0];
+    view.height = size?.[1];
+  }
+  if (record.view.status === 'cancelled') return;
+  const target = request.outputPath ?? join(stateDir, 'sprites', `${view.jobId}.png`);
+  view.outputPath = request.postprocess ? await writeFileAtomic(cwd, target, png) : view.rawPath;
+  if (request.postprocess === false && request.outputPath !== undefined) {
+    view.outputPath = await writeFileAtomic(cwd, request.outputPath, raw);
+  }
+  if (request.thumbnail !== undefined) {
+    const sprites = await ctx.ports.sprites();
+    view.thumbnailPng = await sprites.thumbnail(png, request.thumbnail);
+  }
+  if (request.deploy && request.name !== undefined) {
+    jobs.progress(record, GENERATION_SHARE + 6, 'deploying', `deploying ${request.name}`);
+    view.deployed = await deploySprite(ctx, {
+      spritePath: view.outputPath,
+      png,
+      assetsDir: request.assetsDir,
+      name: request.name,
+      updateManifest: true,
+      request,
+      sheet,
+    });
+  }
+  jobs.finish(record, 'completed');
+}
+
+/**
+ * backend.timeout_s bounds a generation (the seed's "Generation timed out after
+ * 300s"); the worker job is cancelled when it passes. A few seconds of grace let
+ * the backend's own time-out report first.
+ */
+async function withJobTimeout(
+  ctx: ServiceContext,
+  record: JobRecord,
+  done: Promise<JobOutcome>,
+): Promise<JobOutcome> {
+  const limitS = ctx.config.backend.timeout_s;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<JobOutcome>((resolveTimeout) => {
+    timer = setTimeout(
+      () => {
+        if (record.backendJobId !== undefined) {
+          ctx.ports
+            .generation()
+            .then((g) => g.cancel(record.backendJobId as string))
+            .catch(() => undefined);
+        }
+        resolveTimeout({
+          status: 'failed',
+          error: `Generation timed out after ${limitS}s; the worker may be overloaded or stuck. Check get_status, retry, or raise backend.timeout_s.`,
+        });
+      },
+      (limitS + 2) * 1000,
+    );
+    timer.unref();
+  });
+  try {
+    const outcome = await Promise.race([done, timeout]);
+    if (
+      outcome.status === 'failed' &&
+      /timed out/i.test(outcome.error) &&
+      !outcome.error.startsWith('Generation timed out')
+    ) {
+      return {
+        status: 'failed',
+        error: `Generation timed out after ${limitS}s: ${outcome.error}`,
+      };
+    }
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Raw-output cache key of a request, or undefined when caching is off or the seed is random. */
+function cacheKey(ctx: ServiceContext, request: GenerationRequest): string | undefined {
+  const { config } = ctx;
+  if (!config.performance.cache_enabled || request.seed === undefined) return undefined;
+  const identity = {
+    prompt: request.prompt,
+    style: request.style,
+    resolution: request.resolution,
+    model: config.generation.default_model,
+    lora: request.lora ?? config.generation.default_lora ?? null,
+    steps: request.steps,
+    cfg: request.cfgScale,
+    seed: request.seed,
+    negative: request.negativePrompt ?? null,
+    frames: request.animationFrames ?? null,
+    grid: request.tilesetGrid ?? null,
+  };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}

@@ -1,0 +1,130 @@
+import type { EventEmitter } from 'node:events';
+import type { DeployResult } from '../service-ports.js';
+
+/**
+ * The job types the SpriteService hands out (service.ts re-exports them), the
+ * per-job record it keeps, and the constants of its progress scale.
+ */
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface GenerationRequest {
+  prompt: string;
+  style: string;
+  /** Model output size, [w, h] px. */
+  resolution: [number, number];
+  steps: number;
+  cfgScale: number;
+  lora?: string | undefined;
+  /** Where the post-processed sprite goes; default `<state_dir>/sprites/<job id>.png`. */
+  outputPath?: string | undefined;
+  /** false → the raw model output is the result. */
+  postprocess: boolean;
+  /** Target sprite size [w, h] px; default from the style preset. */
+  size?: [number, number] | undefined;
+  palette?: string | undefined;
+  colors?: number | undefined;
+  removeBackground?: boolean | undefined;
+  outline?: boolean | string | undefined;
+  animationFrames?: number | undefined;
+  tilesetGrid?: [number, number] | undefined;
+  seed?: number | undefined;
+  negativePrompt?: string | undefined;
+  /** Sprite name for deploy (and the manifest entry). */
+  name?: string | undefined;
+  deploy: boolean;
+  /** Assets root for deploy; default deployment.bevy_assets_base. */
+  assetsDir?: string | undefined;
+  thumbnail?: { maxSize: number; maxBytes: number } | undefined;
+}
+
+export interface JobView {
+  jobId: string;
+  status: JobStatus;
+  prompt: string;
+  createdAt: string;
+  /** Overall progress 0–100 and what the job is doing now. */
+  percent: number;
+  stage: string;
+  message: string;
+  etaS: number | undefined;
+  outputPath: string | undefined;
+  rawPath: string | undefined;
+  width: number | undefined;
+  height: number | undefined;
+  /** sprite, sheet (animation strip) or tileset; undefined for raw output. */
+  kind: 'sprite' | 'sheet' | 'tileset' | undefined;
+  generationTimeS: number | undefined;
+  workerName: string | undefined;
+  cached: boolean;
+  deployed: DeployResult | undefined;
+  thumbnailPng: Buffer | undefined;
+  error: string | undefined;
+  /** The DaemonError code behind `error`, for tool-error wording. */
+  errorCode: string | undefined;
+}
+
+export interface JobRecord {
+  view: JobView;
+  request: GenerationRequest;
+  backendJobId: string | undefined;
+  abort: AbortController;
+  done: Promise<JobView>;
+  events: EventEmitter;
+}
+
+export const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
+/** Ended jobs kept for get_job / list_jobs (oldest dropped first), as the backend's JobStore keeps 1000. */
+export const MAX_KEPT_JOBS = 1000;
+/** Share of the 0–100 scale the worker's generation takes; post-processing and deploy get the rest. */
+export const GENERATION_SHARE = 90;
+
+/**
+ * A JobView with the identity and progress fields given and every result field
+ * unset (undefined, `cached` false); `fields` may set any of them. Keys stay in
+ * JobView order, so every view serialises alike.
+ */
+export function newJobView(
+  fields: Pick<
+    JobView,
+    'jobId' | 'status' | 'prompt' | 'createdAt' | 'percent' | 'stage' | 'message'
+  > &
+    Partial<JobView>,
+): JobView {
+  const { jobId, status, prompt, createdAt, percent, stage, message, ...results } = fields;
+  return {
+    jobId,
+    status,
+    prompt,
+    createdAt,
+    percent,
+    stage,
+    message,
+    etaS: undefined,
+    outputPath: undefined,
+    rawPath: undefined,
+    width: undefined,
+    height: undefined,
+    kind: undefined,
+    generationTimeS: undefined,
+    workerName: undefined,
+    cached: false,
+    deployed: undefined,
+    thumbnailPng: undefined,
+    error: undefined,
+    errorCode: undefined,
+    ...results,
+  };
+}
+
+/** [width, height] from a PNG's IHDR, or undefined when `buf` is not a PNG. No sharp needed. */
+export function pngSize(buf: Buffer): [number, number] | undefined {
+  if (
+    buf.length < 24 ||
+    buf.readUInt32BE(0) !== 0x89504e47 ||
+    buf.toString('ascii', 12, 16) !== 'IHDR'
+  ) {
+    return undefined;
+  }
+  return [buf.readUInt32BE(16), buf.readUInt32BE(20)];
+}
