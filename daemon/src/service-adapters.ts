@@ -106,14 +106,7 @@ export async function createSpritesPort(): Promise<SpritesPort> {
         height: r.height,
         sheet: {
           kind: r.kind,
-          grid: {
-            columns: r.grid.columns,
-            rows: r.grid.rows,
-            frame_width: r.grid.frameWidth,
-            frame_height: r.grid.frameHeight,
-            padding: [r.grid.padding, r.grid.padding],
-            offset: [r.grid.offset, r.grid.offset],
-          },
+          grid: sprites.manifestGrid(r.grid),
           atlasJson: r.json,
         },
       };

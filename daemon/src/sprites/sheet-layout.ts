@@ -13,6 +13,29 @@ export interface AtlasGrid {
 }
 
 /**
+ * The grid as asset_manifest.json records it (Bevy's TextureAtlasLayout::from_grid
+ * terms, snake_case, padding and offset per axis). Used by both the MCP deploy
+ * and the CLI rebuild, so a sheet is described alike whichever path wrote it.
+ */
+export function manifestGrid(grid: AtlasGrid): {
+  columns: number;
+  rows: number;
+  frame_width: number;
+  frame_height: number;
+  padding: [number, number];
+  offset: [number, number];
+} {
+  return {
+    columns: grid.columns,
+    rows: grid.rows,
+    frame_width: grid.frameWidth,
+    frame_height: grid.frameHeight,
+    padding: [grid.padding, grid.padding],
+    offset: [grid.offset, grid.offset],
+  };
+}
+
+/**
  * Lays equal-size frames on a grid, row-major: frame i at column i % columns.
  * `extrude` copies each frame's edge pixels outward by that many px so that
  * linear filtering or sub-pixel camera positions never sample the neighbour
