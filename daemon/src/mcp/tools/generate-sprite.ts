@@ -11,7 +11,13 @@ import {
 } from '../fields.js';
 import { defineTool } from '../tool-registry.js';
 import { awaitJobs } from './await-jobs.js';
-import { JobResultSchema, jobContent, jobErrorText, jobResult } from './job-result.js';
+import {
+  JOB_ERROR_SHAPE,
+  JobResultSchema,
+  jobContent,
+  jobErrorText,
+  jobResult,
+} from './job-result.js';
 
 /** Inline thumbnails never exceed this many bytes of PNG (before base64). */
 export const THUMBNAIL_MAX_BYTES = 64 * 1024;
@@ -117,7 +123,7 @@ export function generateSpriteTool(config: Config) {
       idempotentHint: false,
       openWorldHint: true,
     },
-    errorShape: { job_id: null, output_path: null, generation_time: null },
+    errorShape: JOB_ERROR_SHAPE,
     async run(args, ctx) {
       const request = toGenerationRequest(ctx.config, args);
       const started = await ctx.service.startGeneration(request);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
 import { defineTool } from '../tool-registry.js';
+import { readOnlyHints } from './annotations.js';
 
 /** list_models, get_status, list_styles: read-only questions about the daemon and its workers. */
 
@@ -14,12 +15,7 @@ export function listModelsTool(_config: Config) {
       'Checkpoints, LoRAs and VAEs the GPU workers offer (name, type, size). Use it to pick a lora for generate_sprite.',
     input: z.strictObject({}),
     output: z.object({ models: z.array(ModelSchema), count: z.number().int() }),
-    annotations: {
-      readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
-      openWorldHint: true,
-    },
+    annotations: readOnlyHints(true),
     async run(_args, ctx) {
       const models = (await ctx.service.listModels()) as z.output<typeof ModelSchema>[];
       return { structured: { models, count: models.length } };
@@ -39,12 +35,7 @@ export function getStatusTool(_config: Config) {
       daemon: z.looseObject({ version: z.string(), uptime_s: z.number() }),
       workers: z.array(z.looseObject({ name: z.string() })),
     }),
-    annotations: {
-      readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
-      openWorldHint: true,
-    },
+    annotations: readOnlyHints(true),
     async run(_args, ctx) {
       const status = await ctx.service.status();
       return {
@@ -80,12 +71,7 @@ export function listStylesTool(config: Config) {
       palettes: z.array(z.unknown()),
       limits: z.looseObject({}),
     }),
-    annotations: {
-      readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
-      openWorldHint: false,
-    },
+    annotations: readOnlyHints(false),
     async run(_args, ctx) {
       const { styles, palettes } = await ctx.service.listStyles();
       return { structured: { styles, palettes, limits } };

@@ -47,6 +47,9 @@ export const jobResultShape = {
 export const JobResultSchema = z.object(jobResultShape);
 export type JobResult = z.output<typeof JobResultSchema>;
 
+/** The seed's result fields, all empty, of a job tool call that failed (errorShape of defineTool). */
+export const JOB_ERROR_SHAPE = { job_id: null, output_path: null, generation_time: null };
+
 const STATUS: Record<JobView['status'], JobResult['status']> = {
   queued: 'queued',
   running: 'running',

@@ -3,8 +3,9 @@ import type { Config } from '../../config/schema.js';
 import type { JobStatus } from '../../service.js';
 import { jobIdField } from '../fields.js';
 import { defineTool } from '../tool-registry.js';
+import { readOnlyHints } from './annotations.js';
 import { awaitJobs } from './await-jobs.js';
-import { JobResultSchema, jobContent, jobResult } from './job-result.js';
+import { JOB_ERROR_SHAPE, JobResultSchema, jobContent, jobResult } from './job-result.js';
 
 /** get_job, wait_job, cancel_job, list_jobs: the handle of a long job is never lost. */
 
@@ -17,13 +18,8 @@ export function getJobTool(_config: Config) {
       'on a job a generation call answered "running" for, without waiting; wait_job waits.',
     input: z.strictObject({ job_id: jobIdField }),
     output: JobResultSchema,
-    annotations: {
-      readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
-      openWorldHint: false,
-    },
-    errorShape: { job_id: null, output_path: null, generation_time: null },
+    annotations: readOnlyHints(false),
+    errorShape: JOB_ERROR_SHAPE,
     async run(args, ctx) {
       const view = ctx.service.getJob(args.job_id);
       return { structured: jobResult(view), content: jobContent(view) };
@@ -49,13 +45,8 @@ export function waitJobTool(config: Config) {
         .describe(`Longest wait in seconds (default ${config.generation.default_wait_s})`),
     }),
     output: JobResultSchema,
-    annotations: {
-      readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
-      openWorldHint: false,
-    },
-    errorShape: { job_id: null, output_path: null, generation_time: null },
+    annotations: readOnlyHints(false),
+    errorShape: JOB_ERROR_SHAPE,
     async run(args, ctx) {
       ctx.service.getJob(args.job_id); // JOB_NOT_FOUND before waiting
       const [view] = await awaitJobs(ctx, [args.job_id], args.timeout_s, false);
@@ -80,7 +71,7 @@ export function cancelJobTool(_config: Config) {
       idempotentHint: true,
       openWorldHint: true,
     },
-    errorShape: { job_id: null, output_path: null, generation_time: null },
+    errorShape: JOB_ERROR_SHAPE,
     async run(args, ctx) {
       return { structured: jobResult(await ctx.service.cancelJob(args.job_id)) };
     },
@@ -116,12 +107,7 @@ export function listJobsTool(_config: Config) {
         .default(20),
     }),
     output: z.object({ jobs: z.array(JobResultSchema), count: z.number().int() }),
-    annotations: {
-      readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
-      openWorldHint: false,
-    },
+    annotations: readOnlyHints(false),
     async run(args, ctx) {
       const jobs = ctx.service
         .listJobs({
