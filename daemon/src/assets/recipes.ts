@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DaemonError, errorMessage } from '../errors.js';
+import { parseYamlWithLines } from '../yaml-document.js';
 import { assertSafeRelativeName } from './paths.js';
 
 /**
@@ -229,16 +229,7 @@ export async function loadRecipes(file: string): Promise<ResolvedRecipe[]> {
       { cause: err },
     );
   }
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const line = e?.linePos?.[0]?.line ?? (e ? counter.linePos(e.pos[0]).line : undefined);
-    throw new DaemonError(
-      'VALIDATION',
-      `recipe file ${file}${line ? `:${line}` : ''} is not valid YAML: ${e?.message.split('\n')[0]}; fix the syntax there`,
-    );
-  }
+  const { doc, counter } = parseYamlWithLines(text, `recipe file ${file}`, 'VALIDATION');
   const lineOf = (path: (string | number)[]) => {
     for (let n = path.length; n > 0; n--) {
       const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number] } | undefined;

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { DaemonError } from '../errors.js';
+import { parseYamlWithLines } from '../yaml-document.js';
 import { type Config, ConfigSchema } from './schema.js';
 
 /**
@@ -193,17 +194,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
         { cause: err },
       );
     }
-    const counter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0];
-      // prettyErrors: false leaves linePos unset; the offset is always there
-      const line = e?.linePos?.[0]?.line ?? (e ? counter.linePos(e.pos[0]).line : undefined);
-      throw new DaemonError(
-        'CONFIG_INVALID',
-        `config file ${file}${line ? `:${line}` : ''} is not valid YAML: ${e?.message.split('\n')[0]}; fix the syntax there`,
-      );
-    }
+    const { doc, counter } = parseYamlWithLines(text, `config file ${file}`, 'CONFIG_INVALID');
     const data = (doc.toJS() ?? {}) as unknown;
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new DaemonError(
