@@ -171,7 +171,7 @@ describe('daemon SIGKILLed mid-deploy', () => {
       suite: SUITE,
       name: 'daemon SIGKILL mid-deploy: entries left with a newer PNG than their hash',
       value: newerPng,
-      note: 'kill between the PNG rename and the manifest rename (re-deploy of an existing name); healed by the next deploy of that name',
+      note: 'kill between the PNG rename and the manifest rename (re-deploy); rolled forward by the next deploy (checked strictly after the last restart)',
     });
   });
 });
