@@ -10,9 +10,9 @@ import {
   makeLogicalSprite,
   pick,
   randomPalette,
-  rng,
   shippedPalette,
 } from './pixel-art-sprite.js';
+import { prng } from './prng.js';
 
 export interface Degradation {
   /** Source px per logical px, per axis (not an integer in most cases). */
@@ -51,7 +51,7 @@ const BACKGROUNDS = [
 export function makeCorpus(count = 72, seed = 20251125): CorpusCase[] {
   const cases: CorpusCase[] = [];
   for (let i = 0; i < count; i++) {
-    const rand = rng(seed + i * 7919);
+    const rand = prng(seed + i * 7919);
     const tier = i < count / 3 ? 'easy' : i < (2 * count) / 3 ? 'medium' : 'hard';
     const lw = SIZES[i % SIZES.length] as number;
     const square = tier === 'easy' || rand() < 0.7;
@@ -127,7 +127,7 @@ export function makeCorpus(count = 72, seed = 20251125): CorpusCase[] {
 /** Renders a case to the bytes a worker would return (PNG, or JPEG when `jpegQuality` is set). */
 export async function renderCase(c: CorpusCase): Promise<Buffer> {
   const { truth: t, degradation: d } = c;
-  const rand = rng(c.seed ^ 0x5bd1e995);
+  const rand = prng(c.seed ^ 0x5bd1e995);
   const W = Math.round(t.width * d.scale[0]);
   const H = Math.round(t.height * d.scale[1]);
   const tint = new Float32Array(t.width * t.height * 3);

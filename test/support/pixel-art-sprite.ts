@@ -5,24 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { prng } from './prng.js';
 
 export interface LogicalSprite {
   width: number;
   height: number;
   /** RGBA, alpha 0 or 255. */
   data: Uint8Array;
-}
-
-/** mulberry32: small, fast, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function pick<T>(rand: () => number, items: readonly T[]): T {
@@ -73,7 +62,7 @@ export interface SpriteSpec {
 
 /** Draws one logical sprite from `spec`, deterministic for `seed`. */
 export function makeLogicalSprite(spec: SpriteSpec, seed: number): LogicalSprite {
-  const rand = rng(seed);
+  const rand = prng(seed);
   const { width: w, height: h, margin } = spec;
   const mask = new Uint8Array(w * h);
   const halfW = Math.ceil(w / 2);
