@@ -28,8 +28,9 @@ export async function runPoolJob(
     }
     return cancelling ?? Promise.resolve();
   };
-  if (options.signal?.aborted) entry.cancel();
-  options.signal?.addEventListener('abort', () => entry.cancel(), { once: true });
+  // cancel() never rejects (the worker's answer is caught above); nothing to await here
+  if (options.signal?.aborted) void entry.cancel();
+  options.signal?.addEventListener('abort', () => void entry.cancel(), { once: true });
 
   const shutdown = (): JobOutcome => ({
     status: 'failed',
