@@ -20,20 +20,28 @@ const args = process.argv.slice(2);
 const write = !args.includes('--no-write');
 const filters = args.filter((a) => !a.startsWith('--'));
 
-const files = readdirSync(here)
-  .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)))
-  .sort();
+// Each bench is a command; the Rust core's watcher-latency bench rides along with the TS ones.
+const benches: { name: string; command: string; args: string[] }[] = [
+  ...readdirSync(here)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .sort()
+    .map((f) => ({ name: f, command: process.execPath, args: ['--import', 'tsx', join(here, f)] })),
+  {
+    name: 'bevy-plugin watch-latency (Rust core)',
+    command: 'bash',
+    args: [join(root, 'bevy-plugin/ci/bench-watch-latency.sh')],
+  },
+].filter((b) => filters.length === 0 || filters.some((w) => b.name.includes(w)));
 
 const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const sections: string[] = [];
 let failed = 0;
-for (const file of files) {
+for (const { name: file, command, args: benchArgs } of benches) {
   process.stderr.write(`\n=== ${file}\n`);
   const started = Date.now();
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(here, file)], {
+  const run = spawnSync(command, benchArgs, {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
