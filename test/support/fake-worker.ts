@@ -22,7 +22,8 @@ import { sleep } from './wait.js';
  *    a second cancel → job_error "Job not found or already completed";
  *  - duplicate ids accepted and run again (12);
  *  - malformed requests → `{type: "error", message}` ("Unknown request type: X",
- *    "'model'" for a missing key) (10); `job_status` unsupported unless
+ *    "Unknown request type: None" for a map without type, "'model'" for a missing
+ *    key, Python's msgpack/AttributeError texts for frames that are not a map) (10); `job_status` unsupported unless
  *    `jobStatus: true` (11); extensions ignored unless `returnImage: true`;
  *  - results written as `<outputDir>/<job_id>_<unix_ts>.png` (16).
  * The request socket is a ROUTER speaking the REQ envelope: indistinguishable
@@ -277,14 +278,10 @@ export class FakeWorker {
       msg = decode(body);
     } catch (err) {
       this.requests.push({ message: new Uint8Array(body), at: Date.now() });
-      // the texts Python's msgpack gives (shared/protocol/python-capture/README.md, differences 6)
-      const text =
-        body.length === 0
-          ? 'Unpack failed: incomplete input'
-          : /extra/i.test(String((err as Error).message))
-            ? 'unpack(b) received extra data.'
-            : '';
-      return { requestType: '?', message: { type: 'error', message: text } };
+      return {
+        requestType: '?',
+        message: { type: 'error', message: pythonUnpackError(body, err) },
+      };
     }
     if (
       msg === null ||
@@ -294,17 +291,19 @@ export class FakeWorker {
     ) {
       this.requests.push({ message: new Uint8Array(body), at: Date.now() });
       // the Python worker calls .get on whatever it unpacked
-      const kind = Array.isArray(msg) ? 'list' : typeof msg === 'string' ? 'str' : typeof msg;
       return {
         requestType: '?',
-        message: { type: 'error', message: `'${kind}' object has no attribute 'get'` },
+        message: { type: 'error', message: `'${pythonType(msg)}' object has no attribute 'get'` },
       };
     }
     const m = msg as Record<string, unknown>;
     this.requests.push({ message: m, at: Date.now() });
-    const type = typeof m.type === 'string' ? m.type : undefined;
-    if (type === undefined)
-      return { requestType: '?', message: { type: 'error', message: "'type'" } };
+    if (typeof m.type !== 'string') {
+      // Python: msg.get("type") is None (or the odd value) → "Unknown request type: None"
+      const text = `Unknown request type: ${pythonScalar(m.type)}`;
+      return { requestType: '?', message: { type: 'error', message: text } };
+    }
+    const type = m.type;
     const r = (message: Record<string, unknown>, after?: () => void) =>
       after ? { requestType: type, message, after } : { requestType: type, message };
     switch (type) {
@@ -484,4 +483,36 @@ async function bindRetrying(socket: Router | Publisher, endpoint: string): Promi
       await sleep(20);
     }
   }
+}
+
+/**
+ * What Python's `msgpack.unpackb` raises, as `str(exception)`, for a frame it
+ * cannot read (shared/protocol/python-capture, frames 127–132): invalid bytes
+ * raise a bare FormatError (""), trailing bytes ExtraData, a short frame
+ * "incomplete input".
+ */
+function pythonUnpackError(body: Buffer, err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  if (body.length === 0 || text.startsWith('Insufficient data'))
+    return 'Unpack failed: incomplete input';
+  if (text.startsWith('Extra ')) return 'unpack(b) received extra data.';
+  return '';
+}
+
+/** Python's type name of an unpacked non-map value (`'list' object has no attribute 'get'`). */
+function pythonType(value: unknown): string {
+  if (value === null || value === undefined) return 'NoneType';
+  if (Array.isArray(value)) return 'list';
+  if (value instanceof Uint8Array) return 'bytes';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return 'int'; // bigint
+}
+
+/** Python's str() of a scalar `type` value (None, True, 5). */
+function pythonScalar(value: unknown): string {
+  if (value === null || value === undefined) return 'None';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
 }

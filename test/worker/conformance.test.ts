@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { decode } from '@msgpack/msgpack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encode } from '../../daemon/src/protocol/codec.js';
@@ -71,6 +72,9 @@ async function pythonLike({ slow, failWith }: Slow = {}): Promise<Peer> {
     close: () => f.close(),
   };
 }
+
+/** Real frames of the Python worker (shared/protocol/python-capture/README.md). */
+const CAPTURE = join(import.meta.dirname, '../../shared/protocol/python-capture');
 
 const opened: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -184,6 +188,9 @@ describe('wire conformance: embedded worker vs the Python-like peer', () => {
     ['an array', Uint8Array.of(0x92, 1, 2)],
     ['a string', Uint8Array.of(0xa4, ...Buffer.from('ping'))],
     ['a map without type', encode({ job_id: 'x' })],
+    ['a truncated map', Uint8Array.of(0x82, 0xa4)],
+    ['an integer', Uint8Array.of(0x2a)],
+    ['nil', Uint8Array.of(0xc0)],
   ])('answers %s with an error reply and keeps serving', async (_name, frame) => {
     const [ours, theirs] = await onBoth(async (c) => {
       const reply = await c.request(frame);
@@ -202,6 +209,52 @@ describe('wire conformance: embedded worker vs the Python-like peer', () => {
       messageType: 'string',
       after: { type: 'pong' },
     });
+  });
+
+  // The texts of Python's msgpack and of its `.get` on a non-map, as the real worker
+  // answered them (shared/protocol/python-capture frames 129–138); the rest of this
+  // table follows the same Python code paths. Garbage bytes (0xc1) are left out: the
+  // capture answers "" (bare FormatError) and so does the Python-like peer, but the
+  // embedded worker answers "Unpack failed: error = -1" (pinned in server.test.ts).
+  it.each([
+    ['non-msgpack text', Buffer.from('hello world'), 'unpack(b) received extra data.'],
+    ['an empty frame', new Uint8Array(0), 'Unpack failed: incomplete input'],
+    ['a truncated map', Uint8Array.of(0x82, 0xa4), 'Unpack failed: incomplete input'],
+    ['an array', Uint8Array.of(0x92, 1, 2), "'list' object has no attribute 'get'"],
+    [
+      'a string',
+      Uint8Array.of(0xa4, ...Buffer.from('ping')),
+      "'str' object has no attribute 'get'",
+    ],
+    ['an integer', Uint8Array.of(0x2a), "'int' object has no attribute 'get'"],
+    ['nil', Uint8Array.of(0xc0), "'NoneType' object has no attribute 'get'"],
+    ['a map without type', encode({ job_id: 'x' }), 'Unknown request type: None'],
+    ['a nil type', encode({ type: null }), 'Unknown request type: None'],
+  ])('answers %s with identical error bytes', async (_name, frame, message) => {
+    const [ours, theirs] = await onBoth((c) => c.requestRaw(frame));
+    expect(ours.equals(theirs)).toBe(true);
+    expect(decode(ours)).toEqual({ type: 'error', message });
+  });
+
+  // The Python-like peer against the real worker's own answers to the same bytes.
+  it.each([
+    ['125-req-job_status', '126-rep-error'],
+    ['127-req-garbage', '128-rep-error'],
+    ['129-req-text', '130-rep-error'],
+    ['131-req-empty', '132-rep-error'],
+    ['133-req-array', '134-rep-error'],
+    ['135-req-string', '136-rep-error'],
+    ['137-req-no-type', '138-rep-error'],
+    ['139-req-frobnicate', '140-rep-error'],
+    ['141-req-generate', '142-rep-error'],
+  ])('the Python-like peer answers captured frame %s with the bytes of %s', async (req, rep) => {
+    const peer = await pythonLike();
+    opened.push(() => peer.close());
+    const client = await WireClient.connect(peer.req, peer.pub);
+    opened.push(() => client.close());
+    const reply = await client.requestRaw(await readFile(join(CAPTURE, `${req}.msgpack`)));
+    const expected = await readFile(join(CAPTURE, `${rep}.msgpack`));
+    expect(reply.toString('hex')).toBe(expected.toString('hex'));
   });
 
   it('publishes a job in the same order with the same message shapes and writes <id>_<ts>.png', async () => {
