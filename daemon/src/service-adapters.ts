@@ -4,6 +4,7 @@ import { DaemonError } from './errors.js';
 import type { Logger } from './log.js';
 import type { GenerationRequest } from './service.js';
 import type { AssetsPort, GenerationPort, SpritesPort } from './service-ports.js';
+import type { SpriteOptions } from './sprites/index.js';
 
 /**
  * Adapters from the service's ports onto the real backend/, sprites/ and
@@ -66,8 +67,8 @@ function workerStatus(w: unknown): Record<string, unknown> {
 }
 
 /** The request's post-processing options in the sprites module's terms. */
-export function spriteOptions(request: GenerationRequest): Record<string, unknown> {
-  const o: Record<string, unknown> = { style: request.style };
+export function spriteOptions(request: GenerationRequest): SpriteOptions {
+  const o: SpriteOptions = { style: request.style };
   if (request.size !== undefined) {
     o.logicalSize = request.size;
     o.canvas = request.size;
@@ -87,17 +88,17 @@ export async function createSpritesPort(): Promise<SpritesPort> {
   const sprites = await import('./sprites/index.js');
   return {
     async process(raw, request) {
-      const options = spriteOptions(request) as Parameters<typeof sprites.processSprite>[1];
+      const options = spriteOptions(request);
       const frames = request.animationFrames ?? 1;
       if (frames <= 1 && request.tilesetGrid === undefined) {
         const out = await sprites.processSprite(raw, options);
         return { png: out.png, width: out.width, height: out.height };
       }
       // A strip of N frames or a tileset: every cell processed alike, plus atlas metadata.
-      const { canvas: _canvas, ...sheetOptions } = options as Record<string, unknown>;
+      const { canvas: _canvas, ...sheetOptions } = options;
       const layout = request.tilesetGrid !== undefined ? { grid: request.tilesetGrid } : { frames };
       const r = await sprites.processSheet(raw, layout, {
-        ...(sheetOptions as Parameters<typeof sprites.processSheet>[2]),
+        ...sheetOptions,
         name: request.name?.split('/').pop() ?? 'sprite',
       });
       return {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GenerateParams, JobOutcome } from './backend/types.js';
 import type { Config } from './config/schema.js';
@@ -163,7 +163,6 @@ export function fileCache(dir: string): CachePort {
     async get(key, ttlS) {
       const path = join(dir, `${key}.png`);
       try {
-        const { stat } = await import('node:fs/promises');
         const info = await stat(path);
         if (ttlS > 0 && Date.now() - info.mtimeMs > ttlS * 1000) return undefined;
         return await readFile(path);
