@@ -4,6 +4,7 @@ import type { GenerateParams, JobOutcome } from './backend/types.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
 import type { GenerationRequest } from './service.js';
+import type { ManifestGrid } from './sprites/index.js';
 
 /**
  * The narrow interfaces SpriteService needs from backend/, sprites/ and assets/,
@@ -36,14 +37,7 @@ export interface GenerationPort {
 }
 
 /** Frame grid of a sheet or tileset, as the manifest records it. */
-export interface SheetGrid {
-  columns: number;
-  rows: number;
-  frame_width: number;
-  frame_height: number;
-  padding: [number, number];
-  offset: [number, number];
-}
+export type SheetGrid = ManifestGrid;
 
 export interface ProcessedSpriteView {
   png: Buffer;

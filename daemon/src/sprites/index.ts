@@ -15,6 +15,11 @@ export {
 } from './process-sheet.js';
 export { type ProcessedSprite, processSprite } from './process-sprite.js';
 export { type EffectiveSettings, PIPELINE_VERSION, type SpriteOptions } from './settings.js';
-export { type AsepriteJson, type AtlasGrid, manifestGrid } from './sheet-layout.js';
+export {
+  type AsepriteJson,
+  type AtlasGrid,
+  type ManifestGrid,
+  manifestGrid,
+} from './sheet-layout.js';
 export { listStyles, resolveSpriteOptions } from './styles.js';
 export { makeThumbnail, type ThumbnailOptions } from './thumbnail.js';

@@ -13,18 +13,24 @@ export interface AtlasGrid {
 }
 
 /**
- * The grid as asset_manifest.json records it (Bevy's TextureAtlasLayout::from_grid
- * terms, snake_case, padding and offset per axis). Used by both the MCP deploy
- * and the CLI rebuild, so a sheet is described alike whichever path wrote it.
+ * Frame grid of a sheet or tileset, as asset_manifest.json records it (a type
+ * alias, not an interface, so it fits the manifest schema's loose object).
  */
-export function manifestGrid(grid: AtlasGrid): {
+export type ManifestGrid = {
   columns: number;
   rows: number;
   frame_width: number;
   frame_height: number;
   padding: [number, number];
   offset: [number, number];
-} {
+};
+
+/**
+ * The grid as asset_manifest.json records it (Bevy's TextureAtlasLayout::from_grid
+ * terms, snake_case, padding and offset per axis). Used by both the MCP deploy
+ * and the CLI rebuild, so a sheet is described alike whichever path wrote it.
+ */
+export function manifestGrid(grid: AtlasGrid): ManifestGrid {
   return {
     columns: grid.columns,
     rows: grid.rows,
