@@ -69,20 +69,25 @@ function waitReady(w: ReturnType<typeof spawnWorker>): Promise<RegExpExecArray> 
   );
 }
 
+/** `dgx-pixels worker` on free loopback ports, writing into `outputDir`, `stepMs` per step. */
+function spawnOnFreePorts(outputDir: string, stepMs: number): ReturnType<typeof spawnWorker> {
+  return spawnWorker([
+    '--req',
+    'tcp://127.0.0.1:*',
+    '--pub',
+    'tcp://127.0.0.1:*',
+    '--output-dir',
+    outputDir,
+    '--step-ms',
+    String(stepMs),
+  ]);
+}
+
 describe('dgx-pixels worker (CLI)', () => {
   it('prints the ready line, serves, and ends a running job with job_error on SIGTERM', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);
-    const w = spawnWorker([
-      '--req',
-      'tcp://127.0.0.1:*',
-      '--pub',
-      'tcp://127.0.0.1:*',
-      '--output-dir',
-      tmp.dir,
-      '--step-ms',
-      '50',
-    ]);
+    const w = spawnOnFreePorts(tmp.dir, 50);
     const ready = await waitReady(w);
     expect(ready[3]).toBe(tmp.dir);
     const client = await WireClient.connect(ready[1] as string, ready[2] as string);
@@ -107,16 +112,7 @@ describe('dgx-pixels worker (CLI)', () => {
   it('keeps answering pings while it renders a large animation strip (worker in its own process)', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);
-    const w = spawnWorker([
-      '--req',
-      'tcp://127.0.0.1:*',
-      '--pub',
-      'tcp://127.0.0.1:*',
-      '--output-dir',
-      tmp.dir,
-      '--step-ms',
-      '0',
-    ]);
+    const w = spawnOnFreePorts(tmp.dir, 0);
     const ready = await waitReady(w);
     const client = await WireClient.connect(ready[1] as string, ready[2] as string);
     cleanups.push(() => client.close());
