@@ -213,10 +213,9 @@ describe('wire conformance: embedded worker vs the Python-like peer', () => {
 
   // The texts of Python's msgpack and of its `.get` on a non-map, as the real worker
   // answered them (shared/protocol/python-capture frames 129–138); the rest of this
-  // table follows the same Python code paths. Garbage bytes (0xc1) are left out: the
-  // capture answers "" (bare FormatError) and so does the Python-like peer, but the
-  // embedded worker answers "Unpack failed: error = -1" (pinned in server.test.ts).
+  // table follows the same Python code paths.
   it.each([
+    ['garbage bytes', Uint8Array.of(0xc1, 0xff, 0x00, 0x13, 0x37), ''],
     ['non-msgpack text', Buffer.from('hello world'), 'unpack(b) received extra data.'],
     ['an empty frame', new Uint8Array(0), 'Unpack failed: incomplete input'],
     ['a truncated map', Uint8Array.of(0x82, 0xa4), 'Unpack failed: incomplete input'],

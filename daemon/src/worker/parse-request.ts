@@ -66,8 +66,10 @@ function decodeLikePython(frame: Uint8Array): unknown {
     if (text.startsWith('Extra ')) throw new RequestError('unpack(b) received extra data.');
     if (text.startsWith('Insufficient data'))
       throw new RequestError('Unpack failed: incomplete input');
+    // The real worker answers a reserved type byte (0xc1) with a bare FormatError, i.e. an
+    // empty message (shared/protocol/python-capture frames 127-128).
     if (err instanceof DecodeError && text.startsWith('Unrecognized type byte')) {
-      throw new RequestError('Unpack failed: error = -1');
+      throw new RequestError('');
     }
     throw new RequestError(`Unpack failed: ${text}`);
   }
