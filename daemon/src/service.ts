@@ -40,8 +40,9 @@ export type { DeployResult, ProgressUpdate, ServicePorts };
 /**
  * The one SpriteService that MCP tools and CLI commands both call. It turns a
  * typed generation request into a job (worker → post-process → optional deploy),
- * keeps every job's record until the process exits so no result is lost when a
- * caller stops waiting, and reports progress as one monotonic 0–100 scale.
+ * keeps job records (every running one, the newest 1 000 ended ones; older results
+ * stay findable on disk through recover-job.ts) so no result is lost when a caller
+ * stops waiting, and reports progress as one monotonic 0–100 scale.
  * Inputs are trusted: the MCP edge (mcp/fields.ts) validated them.
  *
  * This file is the facade; the verbs live in service/: generation.ts (the job
