@@ -28,8 +28,9 @@ const benches: { name: string; command: string; args: string[] }[] = [
     .map((f) => ({ name: f, command: process.execPath, args: ['--import', 'tsx', join(here, f)] })),
   {
     name: 'bevy-plugin watch-latency (Rust core)',
+    // the Rust example reports on stderr (the crate warns on print_stdout): fold it into stdout
     command: 'bash',
-    args: [join(root, 'bevy-plugin/ci/bench-watch-latency.sh')],
+    args: ['-c', 'bash "$0" 2>&1', join(root, 'bevy-plugin/ci/bench-watch-latency.sh')],
   },
 ].filter((b) => filters.length === 0 || filters.some((w) => b.name.includes(w)));
 
