@@ -184,3 +184,34 @@ describe('deploySprite', () => {
     );
   });
 });
+
+describe('deploySprite racing another writer', () => {
+  // deploy A (same bytes, new metadata) ── lock-free look: file already right, no temp written
+  // another writer ─────────────────────── holds the lock, replaces the PNG with other bytes
+  // deploy A ───────────────────────────── gets the lock: must write its bytes, not just the entry
+  it('writes the PNG under the lock when it changed after the lock-free look', async () => {
+    const { withManifestLock } = await import('../../daemon/src/assets/manifest-lock.js');
+    const mine = makePng(16, 16, 1);
+    const theirs = makePng(16, 16, 2);
+    await deploySprite({ assetsRoot: root, name: 'hero', png: mine, stateDir: state });
+    const manifestPath = join(root, 'asset_manifest.json');
+    const pngPath = join(root, 'sprites', 'hero.png');
+    let pending: Promise<unknown> | undefined;
+    await withManifestLock(manifestPath, async () => {
+      pending = deploySprite({
+        assetsRoot: root,
+        name: 'hero',
+        png: mine,
+        stateDir: state,
+        source: { prompt: 'new metadata', seed: 3 },
+      });
+      // let the deploy finish its lock-free look and queue for the lock
+      await new Promise((r) => setTimeout(r, 300));
+      writeFileSync(pngPath, theirs);
+    });
+    await pending;
+    const [entry] = (await manifestOf()).sprites;
+    expect(entry?.hash).toBe(sha256Hex(mine));
+    expect(sha256Hex(readFileSync(pngPath))).toBe(entry?.hash);
+  });
+});

@@ -241,8 +241,8 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
   // Re-check after mkdir: a symlinked folder created meanwhile must not lead outside.
   await assertInsideRoot(p.root, p.rel);
   // The slow part (write + fsync) happens before the lock; the rename under it.
-  const pngTmp = peeked.pngSame ? undefined : await writeTempFile(tmpDir, req.png, p.abs);
-  const atlasTmp =
+  let pngTmp = peeked.pngSame ? undefined : await writeTempFile(tmpDir, req.png, p.abs);
+  let atlasTmp =
     peeked.atlasSame || p.atlasText === undefined
       ? undefined
       : await writeTempFile(tmpDir, p.atlasText, p.abs);
@@ -251,6 +251,13 @@ export async function deploySprite(req: DeployRequest): Promise<DeployResult> {
   const out = await store
     .commit(async (manifest, ctx) => {
       const now = await plan(p, manifest);
+      // The lock-free look may have found the file already right, and another deploy (this
+      // batch, or another process) replaced it since: then write it now, under the lock, or
+      // the manifest would name bytes that are not on disk.
+      if (pngTmp === undefined && !now.pngSame)
+        pngTmp = await writeTempFile(tmpDir, req.png, p.abs);
+      if (atlasTmp === undefined && !now.atlasSame && p.atlasText !== undefined)
+        atlasTmp = await writeTempFile(tmpDir, p.atlasText, p.abs);
       if (updateManifest && !now.entrySame && (!now.pngSame || !now.atlasSame))
         await ctx.intend(now.entry);
       if (pngTmp !== undefined && !now.pngSame) await commitTempFile(pngTmp, p.abs);
