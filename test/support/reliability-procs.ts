@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 
 /** The repository root and the built CLI (`npm run build` first; test:reliability does). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -86,10 +86,9 @@ export function spawnCli(
 
 /** Two fixed loopback endpoints (REQ, PUB), so a killed worker can come back on the same ones. */
 export async function fixedEndpoints(): Promise<{ req: string; pub: string }> {
-  return {
-    req: `tcp://127.0.0.1:${await freePort()}`,
-    pub: `tcp://127.0.0.1:${await freePort()}`,
-  };
+  // two distinct ports: two freePort() calls in a row once returned the same one
+  const [req, pub] = await freePorts(2);
+  return { req: `tcp://127.0.0.1:${req}`, pub: `tcp://127.0.0.1:${pub}` };
 }
 
 /** Start `dgx-pixels worker` as a child on `endpoints`; resolves once it printed its ready line. */
