@@ -50,10 +50,19 @@ afterEach(async () => {
 });
 
 async function files(root: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true }))
-    if (e.isFile()) out.push(relative(root, join(e.parentPath, e.name)));
-  return out.sort();
+  // A refused lock's staging dir may still be going away when the deploy's error arrives:
+  // a folder listed and then gone is not a file we missed, so list again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const out: string[] = [];
+      for (const e of await readdir(root, { withFileTypes: true, recursive: true }))
+        if (e.isFile()) out.push(relative(root, join(e.parentPath, e.name)));
+      return out.sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }
 
 /** An incompressible PNG of about `side`² × 4 bytes. */
