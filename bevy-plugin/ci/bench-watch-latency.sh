@@ -3,5 +3,5 @@
 # Usage: bevy-plugin/ci/bench-watch-latency.sh [notify_deploys=300] [poll_deploys=40] [entries=100]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./ci/install-debian-crates.sh
-cargo --config ci/cargo-debian.toml run --offline --release --quiet -p bevy-plugin-core --example watch_latency -- "$@"
+source ci/target-dir.sh
+cargo run --locked --release --quiet -p bevy-plugin-core --example watch_latency -- "$@"

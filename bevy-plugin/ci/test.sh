@@ -1,28 +1,24 @@
 #!/usr/bin/env bash
-# Builds and tests bevy-plugin/ offline on Debian bookworm:
-#   1. installs the Debian-packaged crates if missing (ci/install-debian-crates.sh; needs root)
-#   2. cargo test for core (Debian registry via ci/cargo-debian.toml, --offline, --locked)
-#      The end-to-end test needs the daemon build (`npm ci && npm run build` at the repo root)
-#      and FAILS without it.
-#   3. cargo fmt --check for core and for the Bevy adapter (the adapter cannot be compiled
-#      offline: Bevy is not packaged by Debian; rustfmt only parses it)
-#   4. cargo clippy -D warnings on core, when clippy is installed
+# Builds and tests bevy-plugin/ (crates from crates.io, Cargo.lock respected):
+#   1. core + the adapter with its minimal Bevy features (no renderer, window, egui): unit
+#      tests, the headless App tests against the real daemon + embedded worker.
+#   2. the adapter with `egui` + `remote`, and the example game (one feature set, the game's).
+#   0. cargo fmt --check first (fast); 3. cargo clippy -D warnings over every crate, target and feature.
+# The end-to-end tests need the daemon build (`npm ci && npm run build` at the repository
+# root) and FAIL without it. Cargo's target dir lives outside the clone (see target-dir.sh),
+# so a second run on the same machine rebuilds only this repository's crates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CARGO_DEBIAN=(--config ci/cargo-debian.toml)
+source ci/target-dir.sh
 
-./ci/install-debian-crates.sh
-
-echo "== cargo test (core, offline)" >&2
-cargo "${CARGO_DEBIAN[@]}" test --offline --locked -p bevy-plugin-core
-
-echo "== cargo fmt --check (core, bevy adapter)" >&2
+echo "== cargo fmt --check" >&2
 cargo fmt --all --check
-cargo fmt --check --manifest-path bevy/Cargo.toml
 
-if cargo clippy --version >/dev/null 2>&1; then
-  echo "== cargo clippy (core)" >&2
-  cargo clippy "${CARGO_DEBIAN[@]}" --offline --locked -p bevy-plugin-core --all-targets -- -D warnings
-else
-  echo "== cargo clippy not installed: skipped" >&2
-fi
+echo "== cargo test: core + adapter (minimal Bevy features) [target: $CARGO_TARGET_DIR]" >&2
+cargo test --locked -p bevy-plugin-core -p dgx-pixels-bevy
+
+echo "== cargo test: adapter with egui + remote, example game" >&2
+cargo test --locked -p dgx-pixels-bevy -p dgx-pixels-example-game --features dgx-pixels-bevy/egui,dgx-pixels-bevy/remote
+
+echo "== cargo clippy -D warnings (all crates, targets, features)" >&2
+cargo clippy --locked --workspace --all-targets --all-features -- -D warnings

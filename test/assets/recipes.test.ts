@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { loadRecipes, parseRecipes } from '../../daemon/src/assets/recipes.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
-const example = join(repo, 'bevy-plugin/bevy/sprites.yaml');
+const example = join(repo, 'bevy-plugin/example-game/sprites.yaml');
 const validate = new Ajv2020({ strict: false }).compile(
   JSON.parse(readFileSync(join(repo, 'shared/recipes.schema.json'), 'utf8')) as object,
 );

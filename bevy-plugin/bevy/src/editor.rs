@@ -2,6 +2,8 @@
 //! jobs, and browse/regenerate what is deployed. An `egui::Window` works unchanged across
 //! bevy_egui 0.40–0.42.
 
+use std::collections::HashSet;
+
 use bevy::prelude::*;
 use bevy_egui::{egui, EguiContexts, EguiPlugin, EguiPrimaryContextPass, EguiTextureHandle};
 use bevy_plugin_core::{regenerate_request, Catalog, DaemonStatus, GenerateRequest, JobState};
@@ -17,8 +19,24 @@ impl Plugin for SpriteGenEditorPlugin {
             app.add_plugins(EguiPlugin::default());
         }
         app.init_resource::<EditorForm>()
+            .init_resource::<SpriteGenEditorLayout>()
             .add_systems(EguiPrimaryContextPass, sprite_gen_panel);
     }
+}
+
+/// Where the panel's main widgets were drawn last frame, in logical window pixels (egui
+/// points × zoom 1). For tutorials that point at them and for tests that click them.
+#[derive(Resource, Default, Debug, Clone)]
+pub struct SpriteGenEditorLayout {
+    pub prompt: Option<Rect>,
+    pub name: Option<Rect>,
+    pub generate: Option<Rect>,
+    /// The panel itself.
+    pub window: Option<Rect>,
+}
+
+fn to_rect(r: egui::Rect) -> Rect {
+    Rect::new(r.min.x, r.min.y, r.max.x, r.max.y)
 }
 
 /// What the user typed; kept between frames.
@@ -65,22 +83,35 @@ const THUMB: f32 = 48.0;
 fn sprite_gen_panel(
     mut contexts: EguiContexts,
     mut form: ResMut<EditorForm>,
+    mut layout: ResMut<SpriteGenEditorLayout>,
+    mut registered: Local<HashSet<AssetId<Image>>>,
     sprite_gen: SpriteGen,
 ) -> Result {
-    // Thumbnails must be registered before borrowing the context.
+    // Thumbnails must be registered before borrowing the context. Weak ids: the gallery never
+    // keeps an image alive, and ids of sprites that left are released below.
     let thumbs: Vec<(String, Option<egui::TextureId>)> = sprite_gen
         .entries()
         .iter()
         .map(|e| {
             let id = sprite_gen
                 .sprite(&e.name)
-                .map(|s| contexts.add_image(EguiTextureHandle::Strong(s.image.clone())));
+                .map(|s| contexts.add_image(EguiTextureHandle::Weak(s.image.id())));
             (e.name.clone(), id)
         })
         .collect();
+    let shown: HashSet<AssetId<Image>> = sprite_gen
+        .entries()
+        .iter()
+        .filter_map(|e| sprite_gen.sprite(&e.name).map(|s| s.image.id()))
+        .collect();
+    for gone in registered.difference(&shown) {
+        contexts.remove_image(*gone);
+    }
+    *registered = shown;
     let catalog = sprite_gen.catalog();
     let ctx = contexts.ctx_mut()?;
-    egui::Window::new("AI sprites")
+    let window = egui::Window::new("AI sprites")
+        .default_pos([8.0, 8.0])
         .default_width(320.0)
         .show(ctx, |ui| {
             let status = sprite_gen.status();
@@ -104,13 +135,14 @@ fn sprite_gen_panel(
                 });
             }
             ui.separator();
-            form_ui(ui, &mut form);
+            let fields = form_ui(ui, &mut form, catalog.as_ref());
+            layout.name = Some(to_rect(fields.name));
+            layout.prompt = Some(to_rect(fields.prompt));
             let ready = status.is_ready();
             let valid = !form.prompt.trim().is_empty() && !form.name.trim().is_empty();
-            if ui
-                .add_enabled(ready && valid, egui::Button::new("Generate"))
-                .clicked()
-            {
+            let generate = ui.add_enabled(ready && valid, egui::Button::new("Generate"));
+            layout.generate = Some(to_rect(generate.rect));
+            if generate.clicked() {
                 sprite_gen.generate(form.request());
             }
             ui.separator();
@@ -179,15 +211,23 @@ fn sprite_gen_panel(
                     }
                 });
         });
+    layout.window = window.map(|w| to_rect(w.response.rect));
     Ok(())
 }
 
-fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm, catalog: Option<&Catalog>) {
+/// Where the form's text fields were drawn.
+struct FormRects {
+    name: egui::Rect,
+    prompt: egui::Rect,
+}
+
+fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm, catalog: Option<&Catalog>) -> FormRects {
+    let mut name = egui::Rect::NOTHING;
     egui::Grid::new("sprite_form")
         .num_columns(2)
         .show(ui, |ui| {
             ui.label("Name");
-            ui.text_edit_singleline(&mut form.name);
+            name = ui.text_edit_singleline(&mut form.name).rect;
             ui.end_row();
             ui.label("Style");
             picker(
@@ -215,7 +255,8 @@ fn form_ui(ui: &mut egui::Ui, form: &mut EditorForm, catalog: Option<&Catalog>) 
             ui.end_row();
         });
     ui.label("Prompt");
-    ui.text_edit_multiline(&mut form.prompt);
+    let prompt = ui.text_edit_multiline(&mut form.prompt).rect;
+    FormRects { name, prompt }
 }
 
 /// A combo box over the daemon's names, or a text field until they are known.

@@ -22,6 +22,8 @@ mod sprite;
 
 #[cfg(feature = "egui")]
 mod editor;
+#[cfg(feature = "remote")]
+mod remote;
 
 pub use bevy_plugin_core as sprite_core;
 pub use bevy_plugin_core::{
@@ -29,10 +31,10 @@ pub use bevy_plugin_core::{
     ManifestEntry,
 };
 #[cfg(feature = "egui")]
-pub use editor::SpriteGenEditorPlugin;
+pub use editor::{SpriteGenEditorLayout, SpriteGenEditorPlugin};
 pub use messages::{
-    DaemonStatusChanged, SpriteAssetChanged, SpriteAssetRemoved, SpriteJobCancelled,
-    SpriteJobFailed, SpriteJobFinished, SpriteJobProgress,
+    DaemonStatusChanged, SpriteAssetChanged, SpriteAssetFailed, SpriteAssetRemoved,
+    SpriteJobCancelled, SpriteJobFailed, SpriteJobFinished, SpriteJobProgress,
 };
 pub use param::SpriteGen;
 pub use plugin::{SpriteGenPlugin, SpriteGenService, SpriteGenSystems};

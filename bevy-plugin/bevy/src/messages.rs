@@ -34,7 +34,8 @@ pub struct SpriteJobCancelled {
     pub note: Option<String>,
 }
 
-/// A sprite was added or changed in the manifest; its image is (re)loading.
+/// A sprite's new version is in `Assets<Image>` (and its atlas layout in
+/// `Assets<TextureAtlasLayout>`): entities with a `GeneratedSprite` show it from this frame on.
 #[derive(Message, Clone, Debug)]
 pub struct SpriteAssetChanged {
     pub name: String,
@@ -42,7 +43,16 @@ pub struct SpriteAssetChanged {
     pub revision: Option<u64>,
 }
 
-/// A sprite left the manifest.
+/// A sprite's new version is in the manifest but Bevy could not load its image; the previous
+/// version stays on screen.
+#[derive(Message, Clone, Debug)]
+pub struct SpriteAssetFailed {
+    pub name: String,
+    pub path: String,
+    pub error: String,
+}
+
+/// A sprite left the manifest; entities showing it now show nothing.
 #[derive(Message, Clone, Debug)]
 pub struct SpriteAssetRemoved {
     pub name: String,

@@ -16,6 +16,9 @@ pub mod service;
 pub mod sync;
 pub mod watch;
 
+#[doc(hidden)]
+pub mod testing;
+
 pub use catalog::Catalog;
 pub use daemon::{DaemonConfig, DaemonError, DaemonStatus, RestartPolicy};
 pub use events::Event;

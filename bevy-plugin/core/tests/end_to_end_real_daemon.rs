@@ -8,99 +8,15 @@
 //! cli.js). A missing build FAILS this test — it never skips silently. Only an explicit
 //! `DGX_PIXELS_E2E=skip` skips it, and says so.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
+
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bevy_plugin_core::mcp::SUPPORTED_PROTOCOL_VERSIONS;
-use bevy_plugin_core::{
-    DaemonConfig, DaemonStatus, Event, GenerateRequest, JobOptions, Service, ServiceConfig,
-};
-
-fn daemon_cli() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("DGX_PIXELS_DAEMON_CLI") {
-        return Some(PathBuf::from(path));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cli = root.join("daemon/dist/cli.js");
-    cli.exists().then(|| cli.canonicalize().unwrap_or(cli))
-}
-
-/// The embedded worker; killed on drop.
-struct Worker {
-    child: Child,
-    req: String,
-    publish: String,
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-#[expect(
-    clippy::zombie_processes,
-    reason = "the Worker guard kills and waits on drop"
-)]
-fn start_worker(cli: &Path, output_dir: &Path) -> Worker {
-    let mut child = Command::new("node")
-        .arg(cli)
-        .args([
-            "worker",
-            "--req",
-            "tcp://127.0.0.1:*",
-            "--pub",
-            "tcp://127.0.0.1:*",
-        ])
-        .args(["--step-ms", "60", "--output-dir"])
-        .arg(output_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning `node cli.js worker` (is node on PATH?)");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else {
-            let _ = child.kill();
-            panic!(
-                "worker printed no ready line within 30 s; stderr:\n{}",
-                seen.join("\n")
-            );
-        };
-        if let Some(rest) = line.strip_prefix("dgx-pixels worker ready ") {
-            let field = |key: &str| {
-                rest.split_whitespace()
-                    .find_map(|kv| kv.strip_prefix(key))
-                    .unwrap_or_else(|| panic!("no {key} in ready line: {line}"))
-                    .to_owned()
-            };
-            let worker = Worker {
-                req: field("req="),
-                publish: field("pub="),
-                child,
-            };
-            // Keep draining stderr so the worker never blocks on a full pipe.
-            thread::spawn(move || while rx.recv().is_ok() {});
-            return worker;
-        }
-        seen.push(line);
-    }
-}
+use bevy_plugin_core::testing::{daemon_cli_or_skip, EmbeddedWorker};
+use bevy_plugin_core::{DaemonStatus, Event, GenerateRequest, JobOptions, Service, ServiceConfig};
 
 fn next_event(
     svc: &Service,
@@ -128,7 +44,9 @@ fn next_event(
 
 fn png_size(path: &Path) -> (u32, u32) {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    let reader = png::Decoder::new(file).read_info().expect("a valid PNG");
+    let reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("a valid PNG");
     let info = reader.info();
     (info.width, info.height)
 }
@@ -151,27 +69,15 @@ fn pngs_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
-    let Some(cli) = daemon_cli() else {
-        if std::env::var("DGX_PIXELS_E2E").as_deref() == Ok("skip") {
-            eprintln!(
-                "SKIPPED: end-to-end test (DGX_PIXELS_E2E=skip) — no daemon coverage in this run"
-            );
-            return;
-        }
-        panic!(
-            "daemon build missing: expected daemon/dist/cli.js under the repository root (run `npm ci && npm run build`) or DGX_PIXELS_DAEMON_CLI=<path to cli.js>"
-        );
+    let Some(cli) = daemon_cli_or_skip("end-to-end test") else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let assets = tmp.path().join("assets");
     let state = tmp.path().join("state");
-    let worker = start_worker(&cli, &tmp.path().join("worker-out"));
+    let worker = EmbeddedWorker::start(&cli, &tmp.path().join("worker-out"), 60);
 
-    let daemon =
-        DaemonConfig::command("node", [cli.to_string_lossy().into_owned(), "serve".into()])
-            .env("DGX_PIXELS_ZMQ_ENDPOINT", &worker.req)
-            .env("DGX_PIXELS_ZMQ_PUB_ENDPOINT", &worker.publish)
-            .env("DGX_PIXELS_STATE_DIR", state.to_string_lossy());
+    let daemon = worker.daemon(&cli, &state);
     let mut config = ServiceConfig::new(daemon, &assets);
     config.jobs = JobOptions {
         poll_wait_s: 2.0,
@@ -323,23 +229,12 @@ fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
 
 #[test]
 fn a_daemon_killed_mid_job_is_restarted_and_the_job_ends_with_a_clear_outcome() {
-    let Some(cli) = daemon_cli() else {
-        if std::env::var("DGX_PIXELS_E2E").as_deref() == Ok("skip") {
-            eprintln!("SKIPPED: end-to-end crash test (DGX_PIXELS_E2E=skip)");
-            return;
-        }
-        panic!("daemon build missing: run `npm ci && npm run build` at the repository root");
+    let Some(cli) = daemon_cli_or_skip("end-to-end test") else {
+        return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let worker = start_worker(&cli, &tmp.path().join("worker-out"));
-    let mut daemon =
-        DaemonConfig::command("node", [cli.to_string_lossy().into_owned(), "serve".into()])
-            .env("DGX_PIXELS_ZMQ_ENDPOINT", &worker.req)
-            .env("DGX_PIXELS_ZMQ_PUB_ENDPOINT", &worker.publish)
-            .env(
-                "DGX_PIXELS_STATE_DIR",
-                tmp.path().join("state").to_string_lossy(),
-            );
+    let worker = EmbeddedWorker::start(&cli, &tmp.path().join("worker-out"), 60);
+    let mut daemon = worker.daemon(&cli, &tmp.path().join("state"));
     daemon.restart.initial_backoff = Duration::from_millis(200);
     let mut config = ServiceConfig::new(daemon, tmp.path().join("assets"));
     config.jobs = JobOptions {

@@ -17,7 +17,7 @@ deploy into the example Bevy project, printing progress, the deployed PNG and
 its manifest entry.
 
 Options:
-  --assets DIR     Bevy assets folder (default bevy-plugin/bevy/assets in this repo)
+  --assets DIR     Bevy assets folder (default bevy-plugin/example-game/assets in this repo)
   --prompt TEXT    what to draw (default "knight with a sword")
   --name NAME      sprite name in the manifest (default "knight")
   --style STYLE    pixel_art | 16bit | 8bit | retro | game_sprite (default pixel_art)
@@ -58,7 +58,7 @@ export const command: CliCommand = {
       );
       return 2;
     }
-    const assets = resolve(values.assets ?? join(PACKAGE_ROOT, 'bevy-plugin/bevy/assets'));
+    const assets = resolve(values.assets ?? join(PACKAGE_ROOT, 'bevy-plugin/example-game/assets'));
     const stateDir = resolve('.dgx-pixels', 'demo');
     await mkdir(assets, { recursive: true });
 

@@ -1,10 +1,10 @@
 //! A tiny game using the plugin and the editor panel.
 //!
-//! From bevy-plugin/bevy: `cargo run --example sprite_gen_game --features egui` with the
-//! daemon built (`npm run build` at the repository root) and a worker reachable (e.g.
-//! `node ../../daemon/dist/cli.js worker` in another terminal). The example sets
-//! `DGX_PIXELS_DAEMON` to this repository's package when it is not set. Sprites deploy into
-//! bevy-plugin/bevy/assets/ (the recipes in sprites.yaml name what the game wants).
+//! From bevy-plugin/: `cargo run -p dgx-pixels-example-game` with the daemon built
+//! (`npm run build` at the repository root) and a worker reachable (e.g.
+//! `node ../daemon/dist/cli.js worker` in another terminal). The game starts the daemon of
+//! this repository unless `DGX_PIXELS_DAEMON` says otherwise. Sprites deploy into
+//! bevy-plugin/example-game/assets/.
 
 use std::time::Duration;
 
