@@ -1,5 +1,7 @@
+import type { WorkerEndpoint } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { type CurveClientKeys, loadCurveClient } from './curve-link.js';
 
 export interface WorkerClientOptions {
   /** REQ endpoint (the worker's REP). */
@@ -22,18 +24,26 @@ export interface WorkerClientOptions {
   pathMap?: Readonly<Record<string, string>>;
   /** Quiet time after which a job's state is asked for (job_status or status polling), ms (default 2000). */
   recoveryIntervalMs?: number;
+  /** CURVE keys: REQ and SUB connect as CURVE clients (backend.curve / backend.workers[].curve). */
+  curve?: CurveClientKeys | undefined;
   logger?: Logger;
 }
 
-/** Options of one worker from the config (see workerEndpoints in config/load.ts). */
+/**
+ * Options of one worker from the config (see workerEndpoints in config/load.ts). Reads its
+ * CURVE key files: throws DaemonError('CONFIG_INVALID') when one is missing, malformed or
+ * (the secret one) readable by others.
+ */
 export function clientOptionsFromConfig(
   config: Config,
-  endpoint: { name: string; req: string; pub: string },
+  endpoint: WorkerEndpoint,
   logger?: Logger,
 ): WorkerClientOptions {
   const b = config.backend;
   const options: WorkerClientOptions = {
-    ...endpoint,
+    name: endpoint.name,
+    req: endpoint.req,
+    pub: endpoint.pub,
     requestTimeoutMs: b.request_timeout_ms,
     pingTimeoutMs: b.ping_timeout_ms,
     maxRetries: b.max_retries,
@@ -42,6 +52,7 @@ export function clientOptionsFromConfig(
     pathMap: b.path_map,
     recoveryIntervalMs: Math.min(b.health_interval_ms, 5000),
   };
+  if (endpoint.curve !== undefined) options.curve = loadCurveClient(endpoint.curve);
   if (logger !== undefined) options.logger = logger;
   return options;
 }

@@ -3,6 +3,12 @@ import { DaemonError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeReply, encode } from '../protocol/codec.js';
 import type { WorkerReply, WorkerRequest } from '../protocol/messages.js';
+import {
+  type CurveClientKeys,
+  curveSocketOptions,
+  HandshakeRefused,
+  watchHandshake,
+} from './curve-link.js';
 
 export interface RequestOptions {
   /** Reply time-out of one attempt, ms. */
@@ -19,10 +25,14 @@ export interface RequestOptions {
  * a REQ socket that timed out is stuck waiting for a reply, so it is closed with
  * linger 0 (dropping the unsent request and any late reply) and a fresh one is
  * connected before the next attempt. Requests are serialised: REQ allows one
- * outstanding request per socket.
+ * outstanding request per socket. With `curve` keys the socket is a CURVE client; a
+ * handshake the worker refuses (key not allowed, CURVE on one side only) fails the request at
+ * once with a HandshakeRefused that names the setting to fix, instead of a time-out.
  */
 export class ReqChannel {
   private socket: Request | undefined;
+  /** Rejects when the current socket's handshake is refused. */
+  private refused: Promise<never> = new Promise(() => undefined);
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** Socket generation, for logs and tests: bumps each time a socket is reopened. */
@@ -31,6 +41,7 @@ export class ReqChannel {
   constructor(
     readonly endpoint: string,
     private readonly logger: Logger,
+    private readonly curve?: CurveClientKeys,
   ) {}
 
   /**
@@ -63,11 +74,21 @@ export class ReqChannel {
       socket.receiveTimeout = options.timeoutMs;
       socket.sendTimeout = options.timeoutMs;
       let raw: Buffer | undefined;
+      const refused = this.refused;
       try {
-        await socket.send(frame);
-        [raw] = await socket.receive();
+        await Promise.race([settled(socket.send(frame)), refused]);
+        [raw] = await Promise.race([settled(socket.receive()), refused]);
       } catch (err) {
         if (this.closed) throw this.closedError(message.type);
+        if (err instanceof HandshakeRefused) {
+          // the worker turned this daemon down: retrying cannot help until a config changes
+          this.logger.error(
+            { endpoint: this.endpoint, request: message.type, err: err.message },
+            'worker refused the connection',
+          );
+          this.drop();
+          throw err;
+        }
         // Time-out (EAGAIN) or a socket error: this socket must not be reused.
         this.logger.warn(
           { endpoint: this.endpoint, request: message.type, attempt, tries, err: String(err) },
@@ -100,8 +121,15 @@ export class ReqChannel {
 
   private open(): Request {
     if (this.socket === undefined) {
-      this.socket = new Request({ linger: 0 });
-      this.socket.connect(this.endpoint);
+      const socket = new Request({ linger: 0, ...curveSocketOptions(this.curve) });
+      let refuse: (err: HandshakeRefused) => void = () => undefined;
+      this.refused = new Promise<never>((_, reject) => {
+        refuse = reject;
+      });
+      this.refused.catch(() => undefined); // nobody may be waiting when it happens
+      watchHandshake(socket, this.endpoint, this.curve, (err) => refuse(err));
+      socket.connect(this.endpoint);
+      this.socket = socket;
     }
     return this.socket;
   }
@@ -120,4 +148,10 @@ export class ReqChannel {
       `request "${type}" to ${this.endpoint} aborted: the client was closed`,
     );
   }
+}
+
+/** `p`, with a rejection that nobody awaits any more (lost a race) marked as handled. */
+function settled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }

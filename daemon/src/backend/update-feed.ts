@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeUpdate } from '../protocol/codec.js';
 import type { WorkerUpdate } from '../protocol/messages.js';
+import { type CurveClientKeys, curveSocketOptions, watchHandshake } from './curve-link.js';
 
 type Listener = (update: WorkerUpdate) => void;
 
@@ -10,7 +11,8 @@ type Listener = (update: WorkerUpdate) => void;
  * The SUB side of one worker: subscribed to everything (""), decodes each
  * frame, and hands it to the listener registered for its job id. Updates for
  * ids nobody listens to are dropped (another daemon's jobs on a shared worker).
- * A malformed frame is logged and skipped, never thrown.
+ * A malformed frame is logged and skipped, never thrown. With `curve` keys SUB is a CURVE
+ * client; a refused handshake is logged once (with the fix) and kept in `refusal`.
  */
 export class UpdateFeed {
   private socket: Subscriber | undefined;
@@ -20,10 +22,13 @@ export class UpdateFeed {
   badFrames = 0;
   /** Time of the last update of any kind (ms since epoch), 0 if none yet. */
   lastUpdateAt = 0;
+  /** Why the worker's PUB turned this SUB down, when it did. */
+  refusal: string | undefined;
 
   constructor(
     readonly endpoint: string,
     private readonly logger: Logger,
+    private readonly curve?: CurveClientKeys,
   ) {}
 
   /**
@@ -34,11 +39,20 @@ export class UpdateFeed {
    */
   ensureConnected(waitMs: number): Promise<void> {
     if (this.connected === undefined) {
-      const socket = new Subscriber({ linger: 0 });
+      const socket = new Subscriber({ linger: 0, ...curveSocketOptions(this.curve) });
       this.socket = socket;
+      watchHandshake(socket, this.endpoint, this.curve, (err) => {
+        if (this.refusal === err.message) return; // ZeroMQ retries every 100 ms: log it once
+        this.refusal = err.message;
+        this.logger.error(
+          { endpoint: this.endpoint, err: err.message },
+          'worker refused the SUB connection; no job updates',
+        );
+      });
       const up = new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, waitMs);
         socket.events.on('handshake', () => {
+          this.refusal = undefined;
           clearTimeout(timer);
           // the subscription travels right after the handshake; give the PUB a moment to apply it
           setTimeout(resolve, 5);

@@ -11,6 +11,7 @@ import type {
   WorkerRequest,
 } from '../protocol/messages.js';
 import type { WorkerClientOptions } from './client-options.js';
+import { type CurveClientKeys, HandshakeRefused } from './curve-link.js';
 import { findResultFile, mapWorkerPath } from './image-fetch.js';
 import { superviseJob } from './job-supervisor.js';
 import { JobTracker } from './job-tracker.js';
@@ -31,7 +32,9 @@ export class WorkerClient {
   readonly name: string;
   readonly req: string;
   readonly pub: string;
-  readonly opts: Required<Omit<WorkerClientOptions, 'name'>>;
+  readonly opts: Required<Omit<WorkerClientOptions, 'name' | 'curve'>>;
+  /** The CURVE keys of this link; undefined for plaintext. */
+  readonly curve: CurveClientKeys | undefined;
   /** undefined until known; false once the worker answered job_status with "Unknown request type". */
   jobStatusSupported: boolean | undefined;
   /** Last status_info received (any caller). */
@@ -61,8 +64,9 @@ export class WorkerClient {
       logger: options.logger ?? silentLogger,
     };
     for (const local of Object.values(this.opts.pathMap)) this.outputDirs.add(local);
-    this.channel = new ReqChannel(this.req, this.opts.logger);
-    this.feed = new UpdateFeed(this.pub, this.opts.logger);
+    this.curve = options.curve;
+    this.channel = new ReqChannel(this.req, this.opts.logger, this.curve);
+    this.feed = new UpdateFeed(this.pub, this.opts.logger, this.curve);
   }
 
   /** Jobs sent by this client that have not ended. */
@@ -75,6 +79,11 @@ export class WorkerClient {
     return this.feed.badFrames;
   }
 
+  /** Why the worker's PUB refused this client's SUB, when it did (logged once). */
+  get updatesRefusal(): string | undefined {
+    return this.feed.refusal;
+  }
+
   /** Count of REQ sockets reopened after a time-out (Lazy Pirate), for status and tests. */
   get reopenCount(): number {
     return this.channel.reopenCount;
@@ -84,7 +93,8 @@ export class WorkerClient {
    * Round trip one `ping`; resolves with the round-trip time in ms. No retry:
    * throws DaemonError('WORKER_UNREACHABLE') with "Backend connection failed: no
    * DGX worker answered at <req> within <ms> ms; ..." when no pong arrives in
-   * `timeoutMs` (default ping_timeout_ms).
+   * `timeoutMs` (default ping_timeout_ms), or a HandshakeRefused (same code) naming the key
+   * setting to fix when the worker turned the connection down.
    */
   async ping(timeoutMs = this.opts.pingTimeoutMs): Promise<number> {
     const t0 = performance.now();
@@ -92,7 +102,10 @@ export class WorkerClient {
       const reply = await this.channel.request({ type: 'ping' }, { timeoutMs, retries: 0 });
       this.expect(reply, 'pong', 'ping');
     } catch (err) {
-      if (isDaemonError(err, 'WORKER_TIMEOUT', 'WORKER_UNREACHABLE')) {
+      if (
+        isDaemonError(err, 'WORKER_TIMEOUT', 'WORKER_UNREACHABLE') &&
+        !(err instanceof HandshakeRefused)
+      ) {
         throw new DaemonError(
           'WORKER_UNREACHABLE',
           `Backend connection failed: no DGX worker answered at ${this.req} within ${timeoutMs} ms; ` +

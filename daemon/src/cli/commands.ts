@@ -33,6 +33,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'rebuild sprites on every change of sprites.yaml (debounced; survives bad edits)',
     load: async () => (await import('./watch.js')).command,
   },
+  keys: {
+    summary: 'create CURVE key pairs for an encrypted, authenticated link to a remote worker',
+    load: async () => (await import('./keys.js')).command,
+  },
   process: {
     summary: 'post-process an image into a pixel-art sprite (grid, palette, background, sheets)',
     load: async () => (await import('./process.js')).command,

@@ -20,7 +20,13 @@ Options (each also settable in the config file, section "worker"):
   --output-dir DIR             where images are written (default ./worker-outputs)
   --max-queue N                queued jobs before generate is refused as busy (default 1000)
   --write-ground-truth         procedural: also write <image>.truth.png and .truth.json (debug)
-  --bind-public                allow a non-loopback bind; the protocol has no authentication
+  --curve-key FILE             the worker's secret CURVE key (NAME.key from dgx-pixels keys generate, mode 0600):
+                               REP and PUB encrypt and authenticate; daemons need its NAME.pub
+  --allow-keys DIR             with --curve-key: folder of the .pub files of the daemons allowed in;
+                               any other client gets nothing (each refused key is logged once)
+  --bind-public                allow a non-loopback bind; needs --curve-key unless --insecure
+  --insecure                   allow --bind-public without CURVE (anyone who reaches the ports can use the GPU
+                               and read every prompt and result; a warning is logged)
   --config FILE                config file (default: DGX_PIXELS_CONFIG or the shipped config/mcp_config.yaml)
 
 Prints "dgx-pixels worker ready req=... pub=..." on stderr once bound. SIGINT/SIGTERM end
@@ -37,6 +43,9 @@ const FLAGS = {
   'max-queue': { type: 'string' },
   'write-ground-truth': { type: 'boolean' },
   'bind-public': { type: 'boolean' },
+  'curve-key': { type: 'string' },
+  'allow-keys': { type: 'string' },
+  insecure: { type: 'boolean' },
   config: { type: 'string' },
 } as const;
 
@@ -77,6 +86,9 @@ async function run(argv: string[]): Promise<number> {
       ...flag('worker.max_queue', '--max-queue', num(values['max-queue'])),
       ...flag('worker.write_ground_truth', '--write-ground-truth', values['write-ground-truth']),
       ...flag('worker.bind_public', '--bind-public', values['bind-public']),
+      ...flag('worker.curve_key_file', '--curve-key', values['curve-key']),
+      ...flag('worker.allow_keys_dir', '--allow-keys', values['allow-keys']),
+      ...flag('worker.insecure', '--insecure', values.insecure),
     },
   });
   const { config } = loaded;
@@ -96,6 +108,9 @@ async function run(argv: string[]): Promise<number> {
     outputDir: w.output_dir,
     maxQueue: w.max_queue,
     bindPublic: w.bind_public,
+    insecure: w.insecure,
+    ...(w.curve_key_file === undefined ? {} : { curveKeyFile: w.curve_key_file }),
+    ...(w.allow_keys_dir === undefined ? {} : { allowKeysDir: w.allow_keys_dir }),
     writeGroundTruth: w.write_ground_truth,
     ...(config.backend.comfyui_url === undefined ? {} : { comfyuiUrl: config.backend.comfyui_url }),
     workflowDir: config.generation.workflow_dir,
@@ -104,7 +119,8 @@ async function run(argv: string[]): Promise<number> {
   });
   process.stderr.write(
     `dgx-pixels worker ready req=${worker.reqEndpoint} pub=${worker.pubEndpoint} engine=${worker.engine} ` +
-      `slots=${worker.slots} output=${worker.outputDir}\n`,
+      `slots=${worker.slots} output=${worker.outputDir}` +
+      `${worker.curvePublicKey === undefined ? '' : ` curve=${worker.curvePublicKey}`}\n`,
   );
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { DaemonError } from '../errors.js';
 import { parseYamlWithLines } from '../yaml-document.js';
-import { type Config, ConfigSchema } from './schema.js';
+import { type Config, ConfigSchema, type CurveClientConfig } from './schema.js';
 
 /**
  * Loads the configuration. Precedence, lowest first:
@@ -293,6 +293,20 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const base = fromUserFile && file ? dirname(file) : PACKAGE_ROOT;
     config.generation.workflow_dir = resolve(base, config.generation.workflow_dir);
   }
+  // Key files and folders named in a config file are relative to that file; elsewhere to the cwd.
+  const keyPath = (dotted: string, path: string): string =>
+    resolve(sources[dotted]?.startsWith('file ') && file !== undefined ? dirname(file) : '.', path);
+  const curvePaths = (dotted: string, c: CurveClientConfig | false | undefined): void => {
+    if (c === undefined || c === false) return;
+    c.client_key_file = keyPath(dotted, c.client_key_file);
+    c.server_public_key_file = keyPath(dotted, c.server_public_key_file);
+  };
+  curvePaths('backend.curve', config.backend.curve);
+  for (const w of config.backend.workers) curvePaths('backend.workers', w.curve);
+  if (config.worker.curve_key_file !== undefined)
+    config.worker.curve_key_file = keyPath('worker.curve_key_file', config.worker.curve_key_file);
+  if (config.worker.allow_keys_dir !== undefined)
+    config.worker.allow_keys_dir = keyPath('worker.allow_keys_dir', config.worker.allow_keys_dir);
   return { config, sources, file, warnings };
 }
 
@@ -303,15 +317,47 @@ export function defaultPubEndpoint(req: string): string {
   return `${m[1]}:${Number(m[2]) + 1}`;
 }
 
-/** Every worker the daemon should use, with PUB endpoints filled in. */
-export function workerEndpoints(config: Config): { name: string; req: string; pub: string }[] {
+/** CURVE keys of one worker link, and the config key they came from (for error messages). */
+export interface WorkerCurve extends CurveClientConfig {
+  /** `backend.curve` or `backend.workers[N].curve`. */
+  key: string;
+}
+
+/** One worker the daemon talks to. `curve` is set when the link is CURVE-encrypted. */
+export interface WorkerEndpoint {
+  name: string;
+  req: string;
+  pub: string;
+  curve?: WorkerCurve;
+}
+
+/** Every worker the daemon should use, with PUB endpoints and CURVE keys filled in. */
+export function workerEndpoints(config: Config): WorkerEndpoint[] {
+  const shared = config.backend.curve;
+  const withCurve = (
+    e: Omit<WorkerEndpoint, 'curve'>,
+    own: CurveClientConfig | false | undefined,
+    key: string,
+  ) => {
+    const curve = own === false ? undefined : (own ?? shared);
+    if (curve === undefined) return e;
+    return { ...e, curve: { ...curve, key: own === undefined ? 'backend.curve' : key } };
+  };
   if (config.backend.workers.length > 0) {
-    return config.backend.workers.map((w) => ({
-      name: w.name ?? w.req,
-      req: w.req,
-      pub: w.pub ?? defaultPubEndpoint(w.req),
-    }));
+    return config.backend.workers.map((w, i) =>
+      withCurve(
+        { name: w.name ?? w.req, req: w.req, pub: w.pub ?? defaultPubEndpoint(w.req) },
+        w.curve,
+        `backend.workers[${i}].curve`,
+      ),
+    );
   }
   const req = config.backend.zmq_endpoint;
-  return [{ name: req, req, pub: config.backend.zmq_pub_endpoint ?? defaultPubEndpoint(req) }];
+  return [
+    withCurve(
+      { name: req, req, pub: config.backend.zmq_pub_endpoint ?? defaultPubEndpoint(req) },
+      undefined,
+      'backend.curve',
+    ),
+  ];
 }

@@ -13,6 +13,14 @@ const endpoint = z
   .regex(/^tcp:\/\/[^:/\s]+:\d{1,5}$/, 'expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:5555');
 const resolution = z.string().regex(/^\d+x\d+$/, 'expected WIDTHxHEIGHT, e.g. 1024x1024');
 
+/** A daemon's CURVE keys for one worker link (ZeroMQ CURVE: encryption + server authentication). */
+export const CurveClientSchema = z.strictObject({
+  /** This daemon's secret key file (NAME.key from `dgx-pixels keys generate`, mode 0600). */
+  client_key_file: z.string().min(1),
+  /** The worker's public key file (the .pub of its --curve-key). */
+  server_public_key_file: z.string().min(1),
+});
+
 export const WorkerEndpointSchema = z.object({
   /** REQ endpoint (the worker's REP socket). */
   req: endpoint,
@@ -20,6 +28,8 @@ export const WorkerEndpointSchema = z.object({
   pub: endpoint.optional(),
   /** Display name in status output; defaults to the REQ endpoint. */
   name: z.string().min(1).optional(),
+  /** CURVE keys for this worker (overrides backend.curve); false: plaintext even when backend.curve is set. */
+  curve: z.union([CurveClientSchema, z.literal(false)]).optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -60,6 +70,8 @@ export const ConfigSchema = z.object({
       /** Ask workers to send PNG bytes inline (extension; ignored by the Python worker). */
       return_image: z.boolean().default(true),
       health_interval_ms: z.number().int().positive().default(2000),
+      /** Connect to every worker as a CURVE client with these keys (per worker: backend.workers[].curve). */
+      curve: CurveClientSchema.optional(),
     })
     .prefault({}),
   generation: z
@@ -160,6 +172,12 @@ export const ConfigSchema = z.object({
       step_ms: z.number().int().min(0).default(20),
       output_dir: z.string().default('worker-outputs'),
       bind_public: z.boolean().default(false),
+      /** The worker's secret CURVE key file: REP and PUB become CURVE servers (needs allow_keys_dir). */
+      curve_key_file: z.string().min(1).optional(),
+      /** Folder of the .pub files of the daemons allowed in (ZAP allow-list). */
+      allow_keys_dir: z.string().min(1).optional(),
+      /** Allow bind_public without CURVE (a warning is logged). */
+      insecure: z.boolean().default(false),
       max_queue: z.number().int().positive().default(1000),
       /** Procedural engine: write <image>.truth.png/.truth.json beside each output (debug). */
       write_ground_truth: z.boolean().default(false),
@@ -172,3 +190,4 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type WorkerEndpointConfig = z.infer<typeof WorkerEndpointSchema>;
+export type CurveClientConfig = z.infer<typeof CurveClientSchema>;

@@ -20,22 +20,6 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-/**
- * Refuse a non-loopback bind unless the operator opted in: the wire protocol
- * has no authentication, so anyone who reaches the port can queue jobs and
- * read every image path and result.
- */
-export function checkBindable(endpoint: string, what: string, bindPublic: boolean): void {
-  const { host } = splitEndpoint(endpoint, what);
-  if (isLoopbackHost(host) || bindPublic) return;
-  throw new DaemonError(
-    'CONFIG_INVALID',
-    `refusing to bind the worker ${what} socket on ${endpoint}: it is not a loopback address and the worker ` +
-      'protocol has no authentication (anyone who can reach the port can queue jobs and read results). ' +
-      'Bind tcp://127.0.0.1:PORT and tunnel (ssh -L), or pass --bind-public (worker.bind_public: true) on a trusted network.',
-  );
-}
-
 /** The PUB endpoint next to a REQ endpoint: same host, port + 1 (`*` stays `*`). */
 export function pubEndpointFor(req: string): string {
   const { host, port } = splitEndpoint(req, 'req');

@@ -3,7 +3,7 @@
  * for programs and tests, `dgx-pixels worker` for people.
  */
 
-export { checkBindable, isLoopbackHost, pubEndpointFor } from './endpoints.js';
+export { isLoopbackHost, pubEndpointFor } from './endpoints.js';
 export type { Engine, EngineContext, EngineJob, EngineProgress, EngineResult } from './engine.js';
 export type { EngineName } from './engines/create.js';
 export { CANCELLED_TEXT, estimateTimeS } from './handle-request.js';

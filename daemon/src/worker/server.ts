@@ -5,7 +5,8 @@ import { errorMessage } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { encode } from '../protocol/codec.js';
 import type { WorkerUpdate } from '../protocol/messages.js';
-import { checkBindable, pubEndpointFor } from './endpoints.js';
+import { setUpSecurity } from './curve.js';
+import { pubEndpointFor } from './endpoints.js';
 import type { Engine } from './engine.js';
 import { createEngine, type EngineName } from './engines/create.js';
 import { handleFrame } from './handle-request.js';
@@ -28,8 +29,14 @@ export interface WorkerOptions {
   outputDir?: string;
   /** Most queued jobs before `generate` is refused with a busy job_error; default 1000. */
   maxQueue?: number;
-  /** Allow a non-loopback bind (no authentication on this protocol); default false. */
+  /** Allow a non-loopback bind; needs curveKeyFile (or insecure); default false. */
   bindPublic?: boolean;
+  /** The worker's secret CURVE key file (NAME.key, mode 0600): REP and PUB become CURVE servers. */
+  curveKeyFile?: string;
+  /** With curveKeyFile: folder of the `.pub` files of the daemons allowed in (ZAP allow-list). */
+  allowKeysDir?: string;
+  /** Allow bindPublic without CURVE (logged as a warning); default false. */
+  insecure?: boolean;
   /** Procedural: write `<image>.truth.png/.truth.json` beside each output; default false. */
   writeGroundTruth?: boolean;
   /** ComfyUI engine: server URL (default http://127.0.0.1:8188). */
@@ -49,6 +56,8 @@ export interface RunningWorker {
   pubEndpoint: string;
   /** Absolute output directory. */
   outputDir: string;
+  /** The worker's CURVE public key (Z85) when CURVE is on, for the daemons' server_public_key_file. */
+  curvePublicKey: string | undefined;
   engine: string;
   slots: number;
   /** Ends queued and running jobs with failure messages, flushes PUB, closes sockets. Idempotent. */
@@ -57,40 +66,58 @@ export interface RunningWorker {
 
 /**
  * Start the embedded DGX worker: REP + PUB sockets speaking PROTOCOL.md v1.0.0,
- * a job queue with `slots` parallel jobs, and an engine. Throws
+ * a job queue with `slots` parallel jobs, and an engine. With curveKeyFile the
+ * sockets are CURVE servers that admit only the keys in allowKeysDir. Throws
  * DaemonError('CONFIG_INVALID') for a bad or non-loopback endpoint (without
- * bindPublic), and the engine's start-up error (e.g. ComfyUI unreachable).
+ * bindPublic, or without CURVE unless insecure), an unusable key file, and the
+ * engine's start-up error (e.g. ComfyUI unreachable).
  */
 export async function startWorker(options: WorkerOptions = {}): Promise<RunningWorker> {
   const logger = options.logger ?? silentLogger;
   const reqWanted = options.req ?? 'tcp://127.0.0.1:5555';
   const pubWanted = options.pub ?? pubEndpointFor(reqWanted);
-  const bindPublic = options.bindPublic ?? false;
-  checkBindable(reqWanted, 'req', bindPublic);
-  checkBindable(pubWanted, 'pub', bindPublic);
+  const security = await setUpSecurity(
+    { req: reqWanted, pub: pubWanted },
+    {
+      curveKeyFile: options.curveKeyFile,
+      allowKeysDir: options.allowKeysDir,
+      bindPublic: options.bindPublic ?? false,
+      insecure: options.insecure ?? false,
+    },
+    logger,
+  );
   const slots = Math.max(1, Math.floor(options.slots ?? 1));
   const outputDir = resolve(options.outputDir ?? 'worker-outputs');
 
-  const engine =
-    typeof options.engine === 'object'
-      ? options.engine
-      : await createEngine(options.engine ?? 'procedural', {
-          stepMs: options.stepMs ?? 20,
-          writeGroundTruth: options.writeGroundTruth ?? false,
-          ...(options.comfyuiUrl === undefined ? {} : { comfyuiUrl: options.comfyuiUrl }),
-          ...(options.workflowDir === undefined ? {} : { workflowDir: options.workflowDir }),
-          ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
-          logger,
-        });
+  let engine: Engine;
+  try {
+    engine =
+      typeof options.engine === 'object'
+        ? options.engine
+        : await createEngine(options.engine ?? 'procedural', {
+            stepMs: options.stepMs ?? 20,
+            writeGroundTruth: options.writeGroundTruth ?? false,
+            ...(options.comfyuiUrl === undefined ? {} : { comfyuiUrl: options.comfyuiUrl }),
+            ...(options.workflowDir === undefined ? {} : { workflowDir: options.workflowDir }),
+            ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
+            logger,
+          });
+  } catch (err) {
+    security.close();
+    throw err;
+  }
 
-  const rep = new Reply({ linger: 0 });
-  const pub = new Publisher({ linger: 500, sendHighWaterMark: 10000 });
+  const rep = new Reply({ linger: 0, ...security.socketOptions });
+  const pub = new Publisher({ linger: 500, sendHighWaterMark: 10000, ...security.socketOptions });
+  security.watch(rep, 'req');
+  security.watch(pub, 'pub');
   try {
     await rep.bind(reqWanted);
     await pub.bind(pubWanted);
   } catch (err) {
     rep.close();
     pub.close();
+    security.close();
     await engine.close();
     throw new Error(
       `worker could not bind req=${reqWanted} pub=${pubWanted}: ${errorMessage(err)}; is another worker using the port? pick other ports with --req/--pub`,
@@ -103,6 +130,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
   } catch (err) {
     rep.close();
     pub.close();
+    security.close();
     await engine.close();
     throw new Error(
       `worker cannot create its output directory ${outputDir}: ${errorMessage(err)}; pass a writable --output-dir`,
@@ -175,12 +203,28 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
       rep.close();
       await loop;
       pub.close(); // linger lets the last messages out
+      security.close();
       await engine.close();
       logger.info('worker stopped');
     })();
     return closing;
   };
 
-  logger.info({ reqEndpoint, pubEndpoint, engine: engine.name, slots, outputDir }, 'worker ready');
-  return { reqEndpoint, pubEndpoint, outputDir, engine: engine.name, slots, close };
+  const curve =
+    security.publicKey === undefined
+      ? { curve: false }
+      : { curve: true, publicKey: security.publicKey, allowedKeys: security.allowedKeys };
+  logger.info(
+    { reqEndpoint, pubEndpoint, engine: engine.name, slots, outputDir, ...curve },
+    'worker ready',
+  );
+  return {
+    reqEndpoint,
+    pubEndpoint,
+    outputDir,
+    curvePublicKey: security.publicKey,
+    engine: engine.name,
+    slots,
+    close,
+  };
 }
