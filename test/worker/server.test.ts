@@ -439,7 +439,7 @@ describe('worker lifecycle', () => {
   ])('refuses to bind %s without bindPublic and says why', async (req, what) => {
     await expect(startWorker({ req, pub: 'tcp://127.0.0.1:*' })).rejects.toThrow(
       new RegExp(
-        `refusing to bind the worker ${what} socket on .*no authentication.*--bind-public`,
+        `refusing to bind the worker ${what} socket on .*not a loopback address.*--bind-public.*--curve-key`,
       ),
     );
   });
@@ -465,13 +465,14 @@ describe('worker lifecycle', () => {
     ).rejects.toThrow(`worker cannot create its output directory ${tmp.dir}/file/out: ENOTDIR`);
   });
 
-  it('binds a public address when bindPublic is set', async () => {
+  it('binds a public address when bindPublic and insecure are set (CURVE: test/backend/curve.test.ts)', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);
     const worker = await startWorker({
       req: 'tcp://0.0.0.0:*',
       pub: 'tcp://0.0.0.0:*',
       bindPublic: true,
+      insecure: true,
       outputDir: tmp.dir,
     });
     expect(worker.reqEndpoint).toMatch(/^tcp:\/\/0\.0\.0\.0:\d+$/);

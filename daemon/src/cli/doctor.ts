@@ -3,18 +3,31 @@ import { access, mkdtemp, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Subscriber } from 'zeromq';
+import {
+  type CurveClientKeys,
+  curveSocketOptions,
+  loadCurveClient,
+  watchHandshake,
+} from '../backend/curve-link.js';
 import { WorkerClient } from '../backend/worker-client.js';
-import { type LoadedConfig, loadConfig, workerEndpoints } from '../config/load.js';
+import {
+  type LoadedConfig,
+  loadConfig,
+  type WorkerEndpoint,
+  workerEndpoints,
+} from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage, isDaemonError } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { isLoopbackHost, splitEndpoint } from '../worker/endpoints.js';
 import type { CliCommand } from './command.js';
 
 const usage = `Usage: dgx-pixels doctor [options]
 
 Prints the resolved configuration with where each value came from, then checks
 what the daemon needs: every DGX worker answers (ping, status, list_models) and
-its PUB endpoint accepts a connection, ComfyUI answers GET /system_stats (when
+its PUB endpoint accepts a connection, whether each link is encrypted (CURVE)
+and with whose key (a plaintext link to a non-loopback address is a warning), ComfyUI answers GET /system_stats (when
 backend.comfyui_url is set), the assets and state directories are writable.
 Exit code 0 when everything needed is there, 1 when something is missing (the
 fix is on its line), 2 when the configuration itself is invalid.
@@ -43,13 +56,63 @@ const FLAGS = {
 
 const write = (text: string) => process.stdout.write(text); // stdout-ok: the command's report
 
-async function checkWorker(
-  config: Config,
-  e: { name: string; req: string; pub: string },
-): Promise<Check[]> {
+/** The link line: encrypted or not, whose key; loads the key files (a bad one is a FAIL). */
+function checkLink(e: WorkerEndpoint): { check: Check; keys?: CurveClientKeys } {
+  const name = `link ${e.name}`;
+  if (e.curve !== undefined) {
+    try {
+      const keys = loadCurveClient(e.curve);
+      return {
+        keys,
+        check: {
+          name,
+          status: 'ok',
+          detail:
+            `encrypted (CURVE) with this daemon's key ${keys.clientKeyFile} (public ${keys.publicKey}, from ${e.curve.key}.client_key_file); ` +
+            `worker key ${keys.serverKey} from ${keys.serverKeyFile}`,
+        },
+      };
+    } catch (err) {
+      return { check: { name, status: 'fail', detail: errorMessage(err) } };
+    }
+  }
+  const hosts = [e.req, e.pub].map((x) => {
+    try {
+      return splitEndpoint(x, 'worker').host;
+    } catch {
+      return x;
+    }
+  });
+  if (hosts.every(isLoopbackHost))
+    return {
+      check: {
+        name,
+        status: 'ok',
+        detail:
+          'plaintext on loopback (not encrypted; fine on this machine or through an SSH tunnel)',
+      },
+    };
+  return {
+    check: {
+      name,
+      status: 'warn',
+      detail:
+        `plaintext to a non-loopback address (${e.req}): anyone on the network path can read every prompt and result ` +
+        'and use the worker. For the embedded worker set backend.curve (dgx-pixels keys generate; worker --curve-key/--allow-keys); ' +
+        'for the Python worker use an SSH tunnel to its loopback ports (README, "Remote worker")',
+    },
+  };
+}
+
+async function checkWorker(config: Config, e: WorkerEndpoint): Promise<Check[]> {
   const b = config.backend;
+  const link = checkLink(e);
+  if (link.check.status === 'fail') return [link.check];
   const client = new WorkerClient({
-    ...e,
+    name: e.name,
+    req: e.req,
+    pub: e.pub,
+    curve: link.keys,
     pingTimeoutMs: b.ping_timeout_ms,
     requestTimeoutMs: b.request_timeout_ms,
     maxRetries: 0,
@@ -59,7 +122,7 @@ async function checkWorker(
   try {
     const [firstMs, pubOk] = await Promise.all([
       client.ping(),
-      pubAccepts(e.pub, b.ping_timeout_ms),
+      pubAccepts(e.pub, b.ping_timeout_ms, link.keys),
     ]);
     // the first ping pays for the TCP connect and ZMTP handshake; report a warm round trip
     const pingMs = Math.min(firstMs, await client.ping());
@@ -73,6 +136,7 @@ async function checkWorker(
       (err: unknown) => (isDaemonError(err, 'JOB_NOT_FOUND') ? 'yes' : 'unknown'),
     );
     const checks: Check[] = [
+      link.check,
       {
         name: label,
         status: 'ok',
@@ -80,12 +144,15 @@ async function checkWorker(
           `v${status.version}, ping ${pingMs.toFixed(1)} ms, queue ${status.queue_size}, active ${status.active_jobs}, ` +
           `up ${status.uptime_s} s; ${models.length} models (${kinds.join(', ')}); job_status extension: ${jobStatus}`,
       },
-      pubOk
+      pubOk === true
         ? { name: `updates ${e.pub}`, status: 'ok', detail: 'PUB endpoint accepts SUB connections' }
         : {
             name: `updates ${e.pub}`,
             status: 'fail',
-            detail: `no PUB socket accepted a connection within ${b.ping_timeout_ms} ms; set backend.zmq_pub_endpoint (or the worker's pub) — it defaults to the REQ port + 1`,
+            detail:
+              pubOk === false
+                ? `no PUB socket accepted a connection within ${b.ping_timeout_ms} ms; set backend.zmq_pub_endpoint (or the worker's pub) — it defaults to the REQ port + 1`
+                : pubOk,
           },
     ];
     if (models.length === 0)
@@ -96,21 +163,32 @@ async function checkWorker(
       });
     return checks;
   } catch (err) {
-    return [{ name: label, status: 'fail', detail: errorMessage(err) }];
+    return [link.check, { name: label, status: 'fail', detail: errorMessage(err) }];
   } finally {
     client.close();
   }
 }
 
-/** True when something accepts a ZeroMQ connection at `endpoint` within `timeoutMs`. */
-async function pubAccepts(endpoint: string, timeoutMs: number): Promise<boolean> {
-  const sub = new Subscriber({ linger: 0 });
+/**
+ * True when something accepts a ZeroMQ connection (and its handshake) at `endpoint` within
+ * `timeoutMs`; the refusal text when it turned the handshake down; false when nothing answered.
+ */
+async function pubAccepts(
+  endpoint: string,
+  timeoutMs: number,
+  keys: CurveClientKeys | undefined,
+): Promise<boolean | string> {
+  const sub = new Subscriber({ linger: 0, ...curveSocketOptions(keys) });
   try {
-    return await new Promise<boolean>((res) => {
+    return await new Promise<boolean | string>((res) => {
       const timer = setTimeout(() => res(false), timeoutMs);
       sub.events.on('handshake', () => {
         clearTimeout(timer);
         res(true);
+      });
+      watchHandshake(sub, endpoint, keys, (err) => {
+        clearTimeout(timer);
+        res(err.message);
       });
       sub.connect(endpoint);
     });

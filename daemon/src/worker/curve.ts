@@ -29,7 +29,7 @@ export interface WorkerSecurity {
   publicKey: string | undefined;
   /** Number of allowed client keys. */
   allowedKeys: number;
-  /** Log refused plaintext / broken handshakes on a CURVE socket (once per kind). */
+  /** Log refused plaintext / broken handshakes on the CURVE sockets (once per kind per worker). */
   watch(socket: Reply | Publisher, what: 'req' | 'pub'): void;
   close(): void;
 }
@@ -117,8 +117,8 @@ export async function setUpSecurity(
     allowedKeys: allowed.size,
     watch(socket, what) {
       const once = (kind: string, message: string, detail: Record<string, unknown>) => {
-        if (reported.has(`${what} ${kind}`)) return;
-        reported.add(`${what} ${kind}`);
+        if (reported.has(kind)) return; // ZeroMQ clients retry every 100 ms: one line per kind
+        reported.add(kind);
         logger.warn({ socket: what, ...detail }, message);
       };
       socket.events.on('handshake:error:protocol', (e) => {
