@@ -1,4 +1,4 @@
-import type { WorkerEndpoint } from '../config/load.js';
+import { type WorkerEndpoint, workerEndpoints } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { type CurveClientKeys, loadCurveClient } from './curve-link.js';
@@ -55,4 +55,13 @@ export function clientOptionsFromConfig(
   if (endpoint.curve !== undefined) options.curve = loadCurveClient(endpoint.curve);
   if (logger !== undefined) options.logger = logger;
   return options;
+}
+
+/**
+ * Read every worker's CURVE key files now, so a daemon with a missing, malformed or
+ * world-readable key refuses to start (DaemonError('CONFIG_INVALID') with the fix) instead of
+ * failing its first job.
+ */
+export function checkCurveKeyFiles(config: Config): void {
+  for (const e of workerEndpoints(config)) if (e.curve !== undefined) loadCurveClient(e.curve);
 }

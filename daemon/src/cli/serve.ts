@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { checkCurveKeyFiles } from '../backend/client-options.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
@@ -66,6 +67,7 @@ export const command: CliCommand = {
           'mcp_server.port': ['--port', port],
         },
       }));
+      checkCurveKeyFiles(config);
     } catch (err) {
       process.stderr.write(`dgx-pixels serve: ${errorMessage(err)}\n`);
       return 2;

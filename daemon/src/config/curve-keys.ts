@@ -1,7 +1,6 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { curveKeyPair } from 'zeromq';
 import { DaemonError, errorMessage } from '../errors.js';
 
 /**
@@ -52,6 +51,15 @@ export function publicKeyOf(secretKey: string): string {
     createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }),
   ).export({ format: 'jwk' });
   return z85Encode(Buffer.from(jwk.x as string, 'base64url'));
+}
+
+/** A fresh X25519 key pair in Z85 (what zmq_curve_keypair makes), from node:crypto: no zeromq needed. */
+export function newKeyPair(): CurveKeyPair {
+  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
+  return {
+    publicKey: z85Encode(Buffer.from(jwk.x as string, 'base64url')),
+    secretKey: z85Encode(Buffer.from(jwk.d as string, 'base64url')),
+  };
 }
 
 export interface CurveKeyPair {
@@ -175,7 +183,7 @@ export function generateKeyFiles(
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const secretFile = join(folder, `${name}.key`);
   const publicFile = join(folder, `${name}.pub`);
-  const { publicKey, secretKey } = curveKeyPair();
+  const { publicKey, secretKey } = newKeyPair();
   const flag = force ? 'w' : 'wx';
   try {
     writeFileSync(
