@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -167,6 +167,40 @@ describe('workerEndpoints', () => {
       { name: 'tcp://a:5555', req: 'tcp://a:5555', pub: 'tcp://a:5556' },
       { name: 'gpu1', req: 'tcp://b:5565', pub: 'tcp://b:6000' },
     ]);
+  });
+
+  it('gives every worker backend.curve unless its entry has its own keys or curve: false', () => {
+    const file = configFile(
+      'backend:\n  curve: { client_key_file: keys/d.key, server_public_key_file: /etc/w.pub }\n  workers:\n' +
+        '    - { req: "tcp://a:5555" }\n' +
+        '    - { req: "tcp://b:5555", curve: { client_key_file: "~/k/b.key", server_public_key_file: b.pub } }\n' +
+        '    - { req: "tcp://127.0.0.1:5555", curve: false }\n',
+    );
+    const dir = resolve(file, '..');
+    const { config } = loadConfig({ configPath: file, env: {} });
+    const [a, b, local] = workerEndpoints(config);
+    expect(a?.curve).toEqual({
+      client_key_file: join(dir, 'keys/d.key'),
+      server_public_key_file: '/etc/w.pub',
+      key: 'backend.curve',
+    });
+    expect(b?.curve).toEqual({
+      client_key_file: join(homedir(), 'k/b.key'),
+      server_public_key_file: join(dir, 'b.pub'),
+      key: 'backend.workers[1].curve',
+    });
+    expect(local?.curve).toBeUndefined();
+  });
+
+  it('refuses a backend.curve with a key missing, naming the key', () => {
+    expect(() =>
+      loadConfig({
+        useDefaultFile: false,
+        env: { DGX_PIXELS_BACKEND_CURVE: '{client_key_file: a.key}' },
+      }),
+    ).toThrow(
+      /config key backend\.curve\.server_public_key_file \(from env DGX_PIXELS_BACKEND_CURVE\) is invalid/,
+    );
   });
 
   it('rejects a malformed endpoint in defaultPubEndpoint', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
@@ -293,9 +294,15 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const base = fromUserFile && file ? dirname(file) : PACKAGE_ROOT;
     config.generation.workflow_dir = resolve(base, config.generation.workflow_dir);
   }
-  // Key files and folders named in a config file are relative to that file; elsewhere to the cwd.
+  // Key files and folders named in a config file are relative to that file; elsewhere to the
+  // cwd; `~/` is the home directory.
   const keyPath = (dotted: string, path: string): string =>
-    resolve(sources[dotted]?.startsWith('file ') && file !== undefined ? dirname(file) : '.', path);
+    path.startsWith('~/')
+      ? resolve(homedir(), path.slice(2))
+      : resolve(
+          sources[dotted]?.startsWith('file ') && file !== undefined ? dirname(file) : '.',
+          path,
+        );
   const curvePaths = (dotted: string, c: CurveClientConfig | false | undefined): void => {
     if (c === undefined || c === false) return;
     c.client_key_file = keyPath(dotted, c.client_key_file);
