@@ -11,6 +11,7 @@ import type { JobEvent } from '../../daemon/src/backend/types.js';
 import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
 import { generateKeyFiles } from '../../daemon/src/config/curve-keys.js';
 import { loadConfig, workerEndpoints } from '../../daemon/src/config/load.js';
+import type { Logger } from '../../daemon/src/log.js';
 import { encode } from '../../daemon/src/protocol/codec.js';
 import {
   type RunningWorker,
@@ -19,7 +20,7 @@ import {
 } from '../../daemon/src/worker/index.js';
 import { type CurveFixture, curveFixture, tapProxy } from '../support/curve.js';
 import { freePorts } from '../support/ports.js';
-import { sleep, within } from '../support/wait.js';
+import { within } from '../support/wait.js';
 
 // CURVE on real loopback sockets: the embedded worker as a CURVE server with a ZAP allow-list,
 // WorkerClient as a CURVE client. Time-outs are set long (10 s) where a test checks that a
@@ -43,9 +44,9 @@ function fixture(): CurveFixture {
   return f;
 }
 
-function logLines(): { logger: ReturnType<typeof pino>; lines: () => Record<string, unknown>[] } {
+function logLines(): { logger: Logger; lines: () => Record<string, unknown>[] } {
   const raw: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => raw.push(line) });
+  const logger: Logger = pino({ level: 'info' }, { write: (line: string) => raw.push(line) });
   return { logger, lines: () => raw.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
