@@ -186,7 +186,10 @@ export async function createAssetsPort(config: Config): Promise<AssetsPort> {
       };
     },
     async readManifest(assetsRoot) {
-      const { manifest } = await assets.readManifest(resolve(assetsRoot, layout.manifestFile));
+      // assetsRoot lets entries of the original server's {name, path, deployed_at} form be upgraded
+      const { manifest } = await assets.readManifest(resolve(assetsRoot, layout.manifestFile), {
+        assetsRoot,
+      });
       return manifest;
     },
     async rebuild(input) {
