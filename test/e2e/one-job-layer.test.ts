@@ -71,8 +71,11 @@ describe('one job id end to end', () => {
     });
     const { job_id: jobId, status } = started.structuredContent as Job;
     expect(status, JSON.stringify(started.content)).toMatch(/queued|running/);
-    // the journal knows the job under the id the client holds
-    await until(async () => (await journal()).some((r) => r.jobId === jobId), 'journal entry');
+    // the journal knows the job under the id the client holds, and the worker has started it
+    await until(
+      async () => (await journal()).some((r) => r.jobId === jobId && r.status === 'running'),
+      'the journal showing the job running under the client’s id',
+    );
     const pid = first.transport.pid;
     if (pid === null) throw new Error('no daemon pid');
     process.kill(pid, 'SIGKILL');

@@ -102,7 +102,6 @@ export function outcomeCode(code: WorkerFailureCode): JobFailureCode {
     case 'timeout':
       return 'JOB_TIMEOUT';
     case 'unreachable':
-    case 'lost':
     case 'not_started':
       return 'WORKER_UNREACHABLE';
     default:
