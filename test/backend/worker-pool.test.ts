@@ -182,6 +182,7 @@ describe('WorkerPool', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(outcome).toEqual({
       status: 'failed',
+      code: 'WORKER_UNREACHABLE',
       error: `Backend connection failed: no DGX worker answered at ${req} within 250 ms; start it (dgx-pixels worker) or check backend.zmq_endpoint`,
     });
   });
@@ -244,6 +245,7 @@ describe('WorkerPool', () => {
     await pool.close();
     expect(await handle.done).toEqual({
       status: 'failed',
+      code: 'NOT_READY',
       error: `job ${handle.jobId} did not finish: the daemon is shutting down`,
     });
     expect(() => pool.submit(params)).toThrow('the worker pool is closed');

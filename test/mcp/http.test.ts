@@ -9,7 +9,7 @@ import {
   MAX_BODY_BYTES,
   serveHttp,
 } from '../../daemon/src/mcp/transports/http.js';
-import { SpriteService } from '../../daemon/src/service.js';
+import { SpriteService } from '../../daemon/src/service/index.js';
 import { fakeGeneration } from './support/fake-generation.js';
 
 const TOKEN = '0123456789abcdef-secret';
@@ -30,7 +30,7 @@ async function start(mcp: Record<string, unknown> = {}): Promise<HttpServing> {
   service = new SpriteService({
     config,
     logger: silentLogger,
-    ports: { generation: async () => generation },
+    generation: async () => generation,
   });
   serving = await serveHttp({ service, config, logger: silentLogger });
   return serving;

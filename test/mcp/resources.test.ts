@@ -1,8 +1,11 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makePng } from '../support/png.js';
 import { type Harness, inMemoryHarness } from './support/harness.js';
 
 let h: Harness;
@@ -108,5 +111,32 @@ describe('logging', () => {
       level: 'info',
       data: { tool: 'list_styles', is_error: false },
     });
+  });
+});
+
+describe('a manifest written by the original Python server', () => {
+  it('is upgraded when read over MCP, as the CLI does', async () => {
+    h = await inMemoryHarness();
+    await mkdir(join(h.assets, 'sprites'), { recursive: true });
+    await writeFile(join(h.assets, 'sprites', 'old.png'), makePng(8, 8));
+    await writeFile(
+      join(h.assets, 'asset_manifest.json'),
+      JSON.stringify({
+        sprites: [{ name: 'old', path: 'sprites/old.png', deployed_at: '2025-11-20T10:00:00' }],
+      }),
+    );
+    const read = await h.client.readResource({ uri: 'sprites://manifest' });
+    const manifest = JSON.parse((read.contents[0] as { text: string }).text);
+    expect(manifest.sprites).toEqual([
+      expect.objectContaining({
+        name: 'old',
+        path: 'sprites/old.png',
+        kind: 'sprite',
+        width: 8,
+        height: 8,
+      }),
+    ]);
+    const sprite = await h.client.readResource({ uri: 'sprites://old' });
+    expect(sprite.contents[0]).toMatchObject({ mimeType: 'image/png' });
   });
 });

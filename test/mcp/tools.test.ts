@@ -306,10 +306,10 @@ describe('jobs across a daemon restart', () => {
       size: [16, 16],
     });
     const id = (gen.structuredContent as { job_id: string }).job_id;
-    const { SpriteService } = await import('../../daemon/src/service.js');
+    const { SpriteService } = await import('../../daemon/src/service/index.js');
     const { silentLogger } = await import('../../daemon/src/log.js');
     const restarted = new SpriteService({ config: h.config, logger: silentLogger, cwd: h.dir });
-    const view = restarted.getJob(id);
+    const view = await restarted.getJob(id);
     expect(view).toMatchObject({
       status: 'completed',
       outputPath: (gen.structuredContent as { output_path: string }).output_path,
@@ -317,7 +317,7 @@ describe('jobs across a daemon restart', () => {
       height: 16,
     });
     expect((await restarted.waitJob(id, 10)).status).toBe('completed');
-    expect(() => restarted.getJob('../../etc/passwd')).toThrow(
+    await expect(restarted.getJob('../../etc/passwd')).rejects.toThrow(
       /no job with id "..\/..\/etc\/passwd"/,
     );
     await restarted.close();

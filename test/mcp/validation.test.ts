@@ -264,3 +264,31 @@ describe('bad input', () => {
     );
   });
 });
+
+describe('several bad arguments', () => {
+  it('are all reported in one answer, the first in the seed wording, each with its fix', async () => {
+    const result = await h.call('generate_sprite', {
+      prompt: 'x',
+      resolution: '100x100',
+      steps: 5,
+      style: 'watercolor',
+    });
+    expect(result.isError).toBe(true);
+    const lines = firstText(result).split('\n');
+    expect(lines[0]).toBe(
+      'Validation error in prompt: Prompt must be at least 3 characters; got "x" (1 characters). Describe the sprite in a few words, e.g. "knight with a sword".',
+    );
+    expect(lines.slice(1).sort()).toEqual([
+      expect.stringMatching(
+        /^Validation error in resolution: Resolution must be one of: .*; got "100x100" .*Pick one of the listed resolutions/,
+      ),
+      'Validation error in steps: Steps must be at least 10; got 5. Leave steps out for the default.',
+      expect.stringMatching(
+        /^Validation error in style: Style must be one of: .*; got "watercolor" .*Pick one of the listed styles/,
+      ),
+    ]);
+    expect(lines).toHaveLength(4);
+    const structured = result.structuredContent as { error?: string } | undefined;
+    expect(structured?.error).toBe(firstText(result));
+  });
+});

@@ -245,14 +245,12 @@ describe.runIf(isRoot)('permission denied (daemon as nobody, assets owned by roo
   });
 });
 
-describe.skipIf(isRoot)('disk faults without root', () => {
-  it('records that mounts are not possible', () => {
-    recordFigure({
-      suite: SUITE,
-      name: 'disk full / read-only / permission denied',
-      value: 'skipped',
-      note: 'needs root for tmpfs and bind mounts',
-    });
-    expect(isRoot).toBe(false);
+// Without root nothing above runs: say so in the figures (no placeholder test that cannot fail).
+if (!isRoot) {
+  recordFigure({
+    suite: SUITE,
+    name: 'disk full / read-only / permission denied',
+    value: 'skipped',
+    note: 'needs root for tmpfs and bind mounts',
   });
-});
+}

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../daemon/src/config/schema.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { type HttpServing, serveHttp } from '../../daemon/src/mcp/transports/http.js';
-import { SpriteService } from '../../daemon/src/service.js';
+import { SpriteService } from '../../daemon/src/service/index.js';
 import { recordFigure } from './figures.js';
 
 // The Streamable HTTP transport against hostile requests: foreign Host (DNS rebinding) and Origin,

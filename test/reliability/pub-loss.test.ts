@@ -147,6 +147,7 @@ describe('Python-like worker (no job_status), 30% of PUB frames dropped', () => 
     const outcome = await job.done;
     expect(outcome).toEqual({
       status: 'failed',
+      code: 'JOB_FAILED',
       error: `worker w is idle but never reported a result for job ${job.jobId} (its PUB messages were missed); submit it again`,
     });
     recordFigure({

@@ -151,6 +151,7 @@ describe('a worker that accepts and never publishes', () => {
       const ms = Date.now() - t0;
       expect(outcome).toEqual({
         status: 'failed',
+        code: 'JOB_TIMEOUT',
         error: `job ${job.jobId} on worker hung produced no result within 1.5 s (backend.timeout_s); check the worker and ComfyUI, or raise backend.timeout_s`,
       });
       await waitFor(

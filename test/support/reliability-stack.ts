@@ -7,7 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Config, type ConfigInput, ConfigSchema } from '../../daemon/src/config/schema.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { createMcpServer } from '../../daemon/src/mcp/server.js';
-import { SpriteService } from '../../daemon/src/service.js';
+import { SpriteService } from '../../daemon/src/service/index.js';
 import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
 
 /**

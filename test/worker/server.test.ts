@@ -480,3 +480,29 @@ describe('worker lifecycle', () => {
     expect((await stat(tmp.dir)).isDirectory()).toBe(true);
   });
 });
+
+describe('worker wire: a malformed client', () => {
+  it('a DEALER that omits the empty delimiter frame does not stop the worker answering others', async () => {
+    const { worker, client } = await boot();
+    const { Dealer } = await import('zeromq');
+    const bad = new Dealer({ linger: 0 });
+    cleanups.push(() => bad.close());
+    bad.connect(worker.reqEndpoint);
+    // no empty delimiter frame before the request: not a REQ envelope
+    await bad.send(encode({ type: 'ping' }));
+    await bad.send([encode({ type: 'ping' }), encode({ type: 'ping' })]);
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 5; i++) {
+      expect(await client.request({ type: 'ping' })).toEqual({ type: 'pong' });
+    }
+    // a well-formed DEALER (with the delimiter) still gets its answer
+    await bad.send([Buffer.alloc(0), encode({ type: 'ping' })]);
+    const reply = await Promise.race([
+      bad.receive(),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('no reply to a well-formed DEALER ping in 3 s')), 3000),
+      ),
+    ]);
+    expect(reply.at(-1)?.length).toBeGreaterThan(0);
+  });
+});

@@ -1,5 +1,5 @@
 import { errorMessage, isDaemonError } from '../errors.js';
-import type { GenerateParams, JobOutcome } from './types.js';
+import { type GenerateParams, type JobOutcome, outcomeCode } from './types.js';
 import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker-pool.js';
 
 /**
@@ -35,6 +35,7 @@ export async function runPoolJob(
   const shutdown = (): JobOutcome => ({
     status: 'failed',
     error: `job ${jobId} did not finish: the daemon is shutting down`,
+    code: 'NOT_READY',
   });
   const tried = new Set<PoolWorker>();
   const errors: string[] = [];
@@ -51,7 +52,8 @@ export async function runPoolJob(
       // a refused request is about the job, not the worker: do not try elsewhere; except a full
       // queue ("Worker busy", worker.max_queue, e.g. filled by another daemon): another may have room
       const busy = /\bworker busy\b/i.test(why);
-      if (isDaemonError(err, 'WORKER_ERROR') && !busy) return { status: 'failed', error: why };
+      if (isDaemonError(err, 'WORKER_ERROR') && !busy)
+        return { status: 'failed', error: why, code: 'JOB_FAILED' };
       if (busy) {
         pool.log.warn(
           { jobId, worker: worker.client.name },
@@ -97,7 +99,7 @@ export async function runPoolJob(
         );
         return undefined;
       }
-      return { status: 'failed', error: result.error };
+      return { status: 'failed', error: result.error, code: outcomeCode(result.code) };
     }
     try {
       const { bytes } = await pool.fetchImage(worker.client, result);
@@ -110,7 +112,7 @@ export async function runPoolJob(
         workerName: worker.client.name,
       };
     } catch (err) {
-      return { status: 'failed', error: errorMessage(err) };
+      return { status: 'failed', error: errorMessage(err), code: 'IMAGE_UNAVAILABLE' };
     }
   }
 
@@ -131,6 +133,7 @@ export async function runPoolJob(
   const only = errors.length === 1 ? errors[0] : undefined;
   return {
     status: 'failed',
+    code: 'WORKER_UNREACHABLE',
     error:
       only ?? `no DGX worker could run job ${jobId}: ${errors.join('; ') || 'no worker available'}`,
   };

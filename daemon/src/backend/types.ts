@@ -1,3 +1,4 @@
+import type { DaemonErrorCode } from '../errors.js';
 import type { GenerateRequest, GenerationStage } from '../protocol/messages.js';
 
 /**
@@ -81,8 +82,32 @@ export type JobOutcome =
       durationS: number;
       workerName: string;
     }
-  | { status: 'failed'; error: string }
+  | {
+      status: 'failed';
+      error: string;
+      /** Why, as the DaemonError code callers map to wording (never parse `error`). */
+      code: JobFailureCode;
+    }
   | { status: 'cancelled' };
+
+/** The failure codes a job outcome carries. */
+export type JobFailureCode = Extract<
+  DaemonErrorCode,
+  'WORKER_UNREACHABLE' | 'JOB_TIMEOUT' | 'JOB_FAILED' | 'NOT_READY' | 'IMAGE_UNAVAILABLE'
+>;
+
+/** A worker's failure reason as the outcome's code. */
+export function outcomeCode(code: WorkerFailureCode): JobFailureCode {
+  switch (code) {
+    case 'timeout':
+      return 'JOB_TIMEOUT';
+    case 'unreachable':
+    case 'not_started':
+      return 'WORKER_UNREACHABLE';
+    default:
+      return 'JOB_FAILED';
+  }
+}
 
 /** Returned by `WorkerPool.submit`: the id at once, the outcome later (never rejects). */
 export interface JobHandle {

@@ -37,6 +37,11 @@ export class WorkerPool {
   private readonly monitor: WorkerHealthMonitor;
   private readonly recentDurationsS: number[] = [];
   private closed = false;
+  /**
+   * Resolves (never rejects) once the jobs the previous daemon left in flight were looked up
+   * on their workers (recoverInterrupted); at once when there were none.
+   */
+  readonly recovered: Promise<string[]>;
   /** Cancel requests on their way to a worker; close() lets them out first. */
   private readonly cancels = new Set<Promise<unknown>>();
 
@@ -65,7 +70,8 @@ export class WorkerPool {
       options.healthTimeoutMs ??
         Math.max(1000, ...options.workers.map((w) => w.pingTimeoutMs ?? 250)),
     );
-    if (this.store.interrupted.size > 0) void this.recoverInterrupted();
+    this.recovered =
+      this.store.interrupted.size > 0 ? this.recoverInterrupted() : Promise.resolve([]);
   }
 
   /**
@@ -165,7 +171,7 @@ export class WorkerPool {
     const done = runPoolJob(this, jobId, params, options, entry)
       .catch((err: unknown): JobOutcome => {
         this.logger.error({ jobId, err: errorMessage(err) }, 'job runner failed');
-        return { status: 'failed', error: errorMessage(err) };
+        return { status: 'failed', error: errorMessage(err), code: 'JOB_FAILED' };
       })
       .then((outcome) => {
         this.pending.delete(jobId);

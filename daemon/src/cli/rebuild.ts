@@ -1,12 +1,12 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createProgressReporter } from '../assets/progress.js';
-import type { ProcessedAsset, RebuildOptions, RebuildResult } from '../assets/rebuild.js';
-import type { GenerationParams, ProcessSettings } from '../assets/recipes.js';
-import { loadConfig, workerEndpoints } from '../config/load.js';
+import type { RebuildOptions, RebuildResult } from '../assets/rebuild.js';
+import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { DaemonError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
+import type { RebuildWiring as ServiceRebuildWiring } from '../service/rebuild-wiring.js';
 import type { CliCommand } from './command.js';
 
 const USAGE = `Usage: dgx-pixels rebuild [options]
@@ -40,83 +40,23 @@ export const REBUILD_OPTIONS = {
 } as const;
 
 /** The GPU and pipeline a rebuild needs, plus how to release them. */
-export interface RebuildWiring {
-  generate: RebuildOptions['generate'];
-  process: RebuildOptions['process'];
-  pipelineVersion: string;
-  concurrency: number;
+export interface RebuildWiring extends ServiceRebuildWiring {
   close(): Promise<void>;
 }
 
 /**
- * THE wiring point between rebuild (assets/, which knows no ZeroMQ or sharp)
- * and the real worker pool (backend/) and pipeline (sprites/). Both CLI
- * rebuild and watch use it; the MCP service can too.
+ * This CLI process's one worker pool (journalled under state_dir) wired into
+ * rebuild by the service's wiring (service/rebuild-wiring.ts), as the MCP
+ * daemon does with its own pool. Both CLI rebuild and watch use it.
  */
 export async function createRebuildWiring(config: Config): Promise<RebuildWiring> {
-  const [{ WorkerPool, JobStore }, sprites] = await Promise.all([
-    import('../backend/index.js'),
-    import('../sprites/index.js'),
+  const [{ openWorkerPool }, { createRebuildWiring: wire }] = await Promise.all([
+    import('../service/generation-backend.js'),
+    import('../service/rebuild-wiring.js'),
   ]);
   const logger = createLogger(config.logging.level === 'warning' ? 'warn' : config.logging.level);
-  const pool = WorkerPool.fromConfig(config, { logger, store: JobStore.open(config.state_dir) });
-  const g = config.generation;
-  return {
-    pipelineVersion: sprites.PIPELINE_VERSION,
-    concurrency: Math.max(2, workerEndpoints(config).length),
-    async generate(p: GenerationParams, name: string): Promise<Buffer> {
-      const { done } = pool.submit({
-        prompt: p.prompt,
-        model: p.model ?? g.default_model,
-        size: p.resolution,
-        steps: p.steps ?? g.default_steps,
-        cfgScale: p.cfg_scale ?? g.default_cfg_scale,
-        lora: p.lora ?? g.default_lora,
-        seed: p.seed,
-        negativePrompt: p.negative_prompt,
-        style: p.style,
-        animationFrames: p.frames,
-        tilesetGrid: p.tileset ? [p.tileset.columns, p.tileset.rows] : undefined,
-      });
-      const outcome = await done;
-      if (outcome.status === 'completed') return outcome.image;
-      throw new DaemonError(
-        'JOB_FAILED',
-        `generating "${name}" ${outcome.status === 'failed' ? `failed: ${outcome.error}` : 'was cancelled'}`,
-      );
-    },
-    async process(raw: Buffer, s: ProcessSettings, name: string): Promise<ProcessedAsset> {
-      const options = {
-        ...(s.style ? { style: s.style } : {}),
-        ...(s.size ? { logicalSize: s.size } : {}),
-        ...(s.palette ? { palette: s.palette } : {}),
-        ...s.postprocess,
-      } as Parameters<typeof sprites.processSprite>[1];
-      if (s.frames === undefined && s.tileset === undefined) {
-        const r = await sprites.processSprite(raw, options);
-        const { png, width, height, settings, pipelineVersion } = r;
-        return { png, width, height, kind: 'sprite', settings: { ...settings }, pipelineVersion };
-      }
-      const layout = s.frames
-        ? { frames: s.frames }
-        : { grid: [s.tileset?.columns ?? 1, s.tileset?.rows ?? 1] as [number, number] };
-      const r = await sprites.processSheet(raw, layout, {
-        ...options,
-        name: name.split('/').pop() ?? name,
-      });
-      return {
-        png: r.png,
-        width: r.width,
-        height: r.height,
-        kind: r.kind,
-        grid: sprites.manifestGrid(r.grid),
-        atlasJson: r.json,
-        settings: { ...r.settings },
-        pipelineVersion: r.pipelineVersion,
-      };
-    },
-    close: () => pool.close(),
-  };
+  const pool = await openWorkerPool(config, logger);
+  return { ...(await wire(config, pool)), close: () => pool.close() };
 }
 
 /** Config, assets root and recipe path from rebuild/watch flags. */
@@ -134,19 +74,15 @@ export async function resolveRebuildTarget(values: {
   const { resolveAssetsRoot } = await import('../assets/paths.js');
   const assetsRoot = await resolveAssetsRoot({ configured: config.deployment.bevy_assets_base });
   const recipePath = resolve(values.recipes ?? resolve(dirname(assetsRoot), 'sprites.yaml'));
-  const d = config.deployment;
-  const layout = {
-    spriteSubdir: d.sprite_subdir,
-    filenamePattern: d.filename_pattern,
-    manifestFile: d.manifest_file,
-  };
+  const { Deployer } = await import('../assets/deployer.js');
+  const layout = Deployer.fromConfig(config).layout; // the one deploy-layout wiring
   return { config, assetsRoot, recipePath, layout, stateDir: resolve(config.state_dir) };
 }
 
 /**
  * A whole rebuild from config: recipes loaded from `recipePath` (default
  * sprites.yaml beside the assets root), real workers and pipeline. For the
- * MCP service (service-adapters.ts) and anything else that is not the CLI.
+ * scripts and anything else that is not the CLI command itself.
  */
 export async function runRebuild(input: {
   config: Config;
@@ -159,16 +95,16 @@ export async function runRebuild(input: {
   only?: string[];
   onEvent?: RebuildOptions['onEvent'];
 }): Promise<RebuildResult> {
-  const [{ loadRecipes }, { rebuild }, { PIPELINE_VERSION }] = await Promise.all([
+  const [{ loadRecipes }, { rebuild }, { PIPELINE_VERSION }, { Deployer }] = await Promise.all([
     import('../assets/recipes.js'),
     import('../assets/rebuild.js'),
     import('../sprites/settings.js'),
+    import('../assets/deployer.js'),
   ]);
   const recipes = await loadRecipes(
     resolve(input.recipePath ?? resolve(dirname(input.assetsRoot), 'sprites.yaml')),
   );
   const wiring = input.dryRun ? undefined : await createRebuildWiring(input.config);
-  const d = input.config.deployment;
   const noGpu = async (): Promise<never> => {
     throw new DaemonError('NOT_READY', 'dry run does not generate');
   };
@@ -177,11 +113,7 @@ export async function runRebuild(input: {
       recipes,
       assetsRoot: input.assetsRoot,
       stateDir: input.stateDir,
-      layout: {
-        spriteSubdir: d.sprite_subdir,
-        filenamePattern: d.filename_pattern,
-        manifestFile: d.manifest_file,
-      },
+      layout: Deployer.fromConfig(input.config).layout,
       generate: wiring?.generate ?? noGpu,
       process: wiring?.process ?? noGpu,
       pipelineVersion: wiring?.pipelineVersion ?? PIPELINE_VERSION,

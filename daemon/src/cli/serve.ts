@@ -80,7 +80,7 @@ export const command: CliCommand = {
 };
 
 async function makeService(config: Config, logger: Logger) {
-  const { SpriteService } = await import('../service.js');
+  const { SpriteService } = await import('../service/index.js');
   return new SpriteService({ config, logger });
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { JobView, SpriteService } from '../service.js';
+import type { JobView, SpriteService } from '../service/index.js';
 import type { Extra } from './tool-registry.js';
 
 /**
@@ -48,7 +48,7 @@ export function followJobs(
 ): () => void {
   if (reporter === undefined || jobIds.length === 0) return () => undefined;
   const latest = new Map<string, JobView>();
-  for (const id of jobIds) latest.set(id, service.getJob(id));
+  for (const id of jobIds) latest.set(id, service.currentJob(id));
   const emit = () => {
     const views = [...latest.values()];
     const mean = views.reduce((s, v) => s + v.percent, 0) / views.length;

@@ -7,7 +7,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { DeployResult, SpriteService } from '../service.js';
+import type { DeployResult, SpriteService } from '../service/index.js';
 
 export const MANIFEST_URI = 'sprites://manifest';
 

@@ -2,7 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { SpriteService } from '../service.js';
+import type { SpriteService } from '../service/index.js';
 import { installClientLogging } from './logging.js';
 import { installResources } from './resources.js';
 import { installTools } from './tool-registry.js';

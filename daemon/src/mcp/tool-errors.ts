@@ -37,12 +37,26 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * The message for the first zod issue of a tool's arguments:
- * `Validation error in <field>: <seed sentence>; got <value>. <fix>`.
+ * Every invalid argument of a tool call, one line each, in one answer:
+ * `Validation error in <field>: <seed sentence>; got <value>. <fix>`. The first
+ * line is the seed's wording for the first bad argument; later lines add the
+ * others (one per field: a field's first issue), so a caller fixes all at once.
  */
 export function validationMessage(issues: readonly z.core.$ZodIssue[], args: unknown): string {
-  const issue = issues[0];
-  if (issue === undefined) return 'Validation error: invalid arguments';
+  if (issues.length === 0) return 'Validation error: invalid arguments';
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const field =
+      issue.code === 'unrecognized_keys' ? '\0arguments' : String(issue.path[0] ?? 'arguments');
+    if (seen.has(field)) continue;
+    seen.add(field);
+    lines.push(issueMessage(issue, args));
+  }
+  return lines.join('\n');
+}
+
+function issueMessage(issue: z.core.$ZodIssue, args: unknown): string {
   const record = (args ?? {}) as Record<string, unknown>;
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.join(', ');

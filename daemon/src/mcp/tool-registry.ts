@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { DaemonError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { SpriteService } from '../service.js';
+import type { SpriteService } from '../service/index.js';
 import { toolError, validationMessage } from './tool-errors.js';
 
 /**

@@ -1,14 +1,17 @@
 import type { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { ServicePorts } from '../service-ports.js';
+import type { GenerationBackend } from './generation-backend.js';
 import type { JobTable } from './job-table.js';
+import type { RawOutputCache } from './raw-output-cache.js';
 
-/** What the SpriteService's parts share: built once by the facade (service.ts). */
+/** What the SpriteService's parts share: built once by the facade (service/index.ts). */
 export interface ServiceContext {
   readonly config: Config;
   readonly logger: Logger;
-  readonly ports: ServicePorts;
+  /** The process's one worker pool (loaded on first use). */
+  readonly generation: () => Promise<GenerationBackend>;
+  readonly cache: RawOutputCache;
   /** Base for relative paths. */
   readonly cwd: string;
   /** Absolute state directory. */

@@ -1,10 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DaemonError } from '../errors.js';
-import type { DeployInput, DeployResult, ProcessedSpriteView } from '../service-ports.js';
 import type { ServiceContext } from './context.js';
 import { readSprite } from './files.js';
 import { type GenerationRequest, pngSize } from './job-view.js';
+import type { DeployResult, ProcessedSprite, RebuildReport } from './results.js';
+import {
+  deployPng,
+  type RebuildProgress,
+  readAssetsManifest,
+  rebuildAssets as rebuildWith,
+  resolveAssetsRoot,
+} from './stages.js';
 
 /** What SpriteService.deploy takes. */
 export interface DeploySpriteInput {
@@ -14,7 +21,7 @@ export interface DeploySpriteInput {
   name: string;
   updateManifest: boolean;
   request?: GenerationRequest | undefined;
-  sheet?: ProcessedSpriteView['sheet'];
+  sheet?: ProcessedSprite['sheet'];
 }
 
 /**
@@ -25,8 +32,7 @@ export async function deploySprite(
   ctx: ServiceContext,
   input: DeploySpriteInput,
 ): Promise<DeployResult> {
-  const assets = await ctx.ports.assets();
-  const assetsRoot = await assets.resolveRoot(input.assetsDir, ctx.cwd);
+  const assetsRoot = await resolveAssetsRoot(ctx.config, input.assetsDir, ctx.cwd);
   const png = input.png ?? (await readSprite(ctx.cwd, input.spritePath));
   const size = pngSize(png);
   if (size === undefined) {
@@ -35,7 +41,7 @@ export async function deploySprite(
       `Sprite file ${input.spritePath} is not a PNG; pass the output_path a generate_sprite call returned`,
     );
   }
-  const deployInput: DeployInput = {
+  const result = await deployPng(ctx.config, {
     assetsRoot,
     name: input.name,
     png,
@@ -45,16 +51,14 @@ export async function deploySprite(
     stateDir: ctx.stateDir,
     request: input.request,
     sheet: input.sheet,
-  };
-  const result = await assets.deploy(deployInput);
+  });
   ctx.events.emit('deployed', result);
   return result;
 }
 
 /** The manifest of an assets root (default: the configured one). */
-export async function readManifest(ctx: ServiceContext, assetsDir?: string): Promise<unknown> {
-  const assets = await ctx.ports.assets();
-  return assets.readManifest(await assets.resolveRoot(assetsDir, ctx.cwd));
+export async function readManifest(ctx: ServiceContext, assetsDir?: string) {
+  return readAssetsManifest(ctx.config, await resolveAssetsRoot(ctx.config, assetsDir, ctx.cwd));
 }
 
 /** PNG bytes of a deployed sprite by manifest name. Throws DaemonError('PATH_INVALID') listing known names. */
@@ -62,9 +66,8 @@ export async function readDeployedSprite(
   ctx: ServiceContext,
   name: string,
 ): Promise<{ png: Buffer; path: string }> {
-  const root = await (await ctx.ports.assets()).resolveRoot(undefined, ctx.cwd);
-  const manifest = (await readManifest(ctx)) as { sprites?: { name: string; path: string }[] };
-  const sprites = manifest.sprites ?? [];
+  const root = await resolveAssetsRoot(ctx.config, undefined, ctx.cwd);
+  const sprites = (await readAssetsManifest(ctx.config, root)).sprites;
   const entry = sprites.find((s) => s.name === name);
   if (entry === undefined) {
     throw new DaemonError(
@@ -87,19 +90,18 @@ export async function rebuildAssets(
     assetsDir?: string | undefined;
     dryRun: boolean;
     force: boolean;
+    onProgress?: ((p: RebuildProgress) => void) | undefined;
   },
-): Promise<Record<string, unknown>> {
-  const assets = await ctx.ports.assets();
-  const assetsRoot = await assets.resolveRoot(input.assetsDir, ctx.cwd);
-  const report = await assets.rebuild({
+): Promise<RebuildReport> {
+  const assetsRoot = await resolveAssetsRoot(ctx.config, input.assetsDir, ctx.cwd);
+  const report = await rebuildWith(ctx.config, ctx.generation, {
     ...input,
     recipePath: input.recipePath === undefined ? undefined : resolve(ctx.cwd, input.recipePath),
     assetsRoot,
     stateDir: ctx.stateDir,
   });
-  const rebuilt = (report.rebuilt as string[] | undefined) ?? [];
   if (!input.dryRun) {
-    for (const name of rebuilt) {
+    for (const name of report.rebuilt) {
       ctx.events.emit('deployed', {
         name,
         assetsRoot,

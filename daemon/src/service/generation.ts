@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { DaemonError, errorMessage } from '../errors.js';
-import type { GenerationPort, JobOutcome, ProcessedSpriteView } from '../service-ports.js';
 import type { ServiceContext } from './context.js';
 import { deploySprite } from './deploy.js';
 import { checkWritable, writeFileAtomic } from './files.js';
+import type { FailedOutcome, JobOutcome } from './generation-backend.js';
 import {
   GENERATION_SHARE,
   type GenerationRequest,
@@ -14,6 +14,8 @@ import {
   newJobView,
   pngSize,
 } from './job-view.js';
+import type { ProcessedSprite } from './results.js';
+import { listPalettes, processSprite, thumbnail } from './stages.js';
 
 /**
  * The generation pipeline of one job: raw-output cache or worker → raw file →
@@ -44,7 +46,7 @@ export async function startGeneration(
       'Validation error in name: deploy: true needs a sprite name; pass name, e.g. "knight_idle"',
     );
   }
-  if (request.palette !== undefined) await checkPalette(ctx, request.palette);
+  if (request.palette !== undefined) await checkPalette(request.palette);
   if (request.outputPath !== undefined) checkWritable(ctx, request.outputPath, 'output_path');
   const view = newJobView({
     jobId: randomUUID(),
@@ -58,7 +60,7 @@ export async function startGeneration(
   const record: JobRecord = {
     view,
     request,
-    backendJobId: undefined,
+    submitted: false,
     abort: new AbortController(),
     done: Promise.resolve(view),
     events: new EventEmitter(),
@@ -77,11 +79,8 @@ export async function startGeneration(
   return { ...view };
 }
 
-async function checkPalette(ctx: ServiceContext, palette: string): Promise<void> {
-  const sprites = await ctx.ports.sprites();
-  const names = (await sprites.listPalettes()).map((p) =>
-    typeof p === 'string' ? p : (p as { name: string }).name,
-  );
+async function checkPalette(palette: string): Promise<void> {
+  const names = (await listPalettes()).map((p) => p.name);
   if (!names.includes(palette)) {
     throw new DaemonError(
       'VALIDATION',
@@ -94,12 +93,13 @@ async function submit(ctx: ServiceContext, record: JobRecord): Promise<Started> 
   const { config } = ctx;
   const key = cacheKey(ctx, record.request);
   if (key !== undefined) {
-    const hit = await ctx.ports.cache.get(key, config.performance.cache_ttl_s);
+    const hit = await ctx.cache.get(key, config.performance.cache_ttl_s);
     if (hit !== undefined) return { cached: hit };
   }
-  const generation: GenerationPort = await ctx.ports.generation();
+  const generation = await ctx.generation();
   const req = record.request;
-  const submitted = await generation.submit(
+  // the job's id is the service's: the journal, the worker and a restarted daemon know it
+  const submitted = generation.submit(
     {
       prompt: `${req.style} style: ${req.prompt}`,
       model: config.generation.default_model,
@@ -113,9 +113,13 @@ async function submit(ctx: ServiceContext, record: JobRecord): Promise<Started> 
       negativePrompt: req.negativePrompt,
       style: req.style,
     },
-    { signal: record.abort.signal, onProgress: (u) => ctx.jobs.onWorkerProgress(record, u) },
+    {
+      jobId: record.view.jobId,
+      signal: record.abort.signal,
+      onProgress: (u) => ctx.jobs.onWorkerProgress(record, u),
+    },
   );
-  record.backendJobId = submitted.jobId;
+  record.submitted = true;
   return { done: submitted.done, startedMs: Date.now() };
 }
 
@@ -133,14 +137,15 @@ async function runJob(ctx: ServiceContext, record: JobRecord, started: Started):
     const outcome = await withJobTimeout(ctx, record, started.done);
     if (record.view.status === 'cancelled') return; // a late result after cancel is ignored
     if (outcome.status === 'cancelled') return jobs.finish(record, 'cancelled');
-    if (outcome.status === 'failed') return jobs.finish(record, 'failed', outcome.error);
+    if (outcome.status === 'failed')
+      return jobs.finish(record, 'failed', new DaemonError(outcome.code, outcome.error));
     raw = outcome.image;
     view.generationTimeS =
       outcome.durationS > 0 ? outcome.durationS : (Date.now() - started.startedMs) / 1000;
     view.workerName = outcome.workerName;
     const key = cacheKey(ctx, request);
     if (key !== undefined)
-      await ctx.ports.cache.put(key, raw).catch((err: unknown) => {
+      await ctx.cache.put(key, raw).catch((err: unknown) => {
         ctx.logger.warn({ err: errorMessage(err) }, 'raw-output cache write failed');
       });
   }
@@ -152,11 +157,10 @@ async function runJob(ctx: ServiceContext, record: JobRecord, started: Started):
   );
 
   let png = raw;
-  let sheet: ProcessedSpriteView['sheet'];
+  let sheet: ProcessedSprite['sheet'];
   if (request.postprocess) {
     jobs.progress(record, GENERATION_SHARE + 2, 'post_processing', 'post-processing the sprite');
-    const sprites = await ctx.ports.sprites();
-    const processed = await sprites.process(raw, request);
+    const processed = await processSprite(raw, request);
     png = processed.png;
     sheet = processed.sheet;
     view.kind = processed.sheet?.kind ?? 'sprite';
@@ -174,8 +178,7 @@ async function runJob(ctx: ServiceContext, record: JobRecord, started: Started):
     view.outputPath = await writeFileAtomic(cwd, request.outputPath, raw);
   }
   if (request.thumbnail !== undefined) {
-    const sprites = await ctx.ports.sprites();
-    view.thumbnailPng = await sprites.thumbnail(png, request.thumbnail);
+    view.thumbnailPng = await thumbnail(png, request.thumbnail);
   }
   if (request.deploy && request.name !== undefined) {
     jobs.progress(record, GENERATION_SHARE + 6, 'deploying', `deploying ${request.name}`);
@@ -207,14 +210,15 @@ async function withJobTimeout(
   const timeout = new Promise<JobOutcome>((resolveTimeout) => {
     timer = setTimeout(
       () => {
-        if (record.backendJobId !== undefined) {
-          ctx.ports
+        if (record.submitted) {
+          ctx
             .generation()
-            .then((g) => g.cancel(record.backendJobId as string))
+            .then((g) => g.cancel(record.view.jobId))
             .catch(() => undefined);
         }
         resolveTimeout({
           status: 'failed',
+          code: 'JOB_TIMEOUT',
           error: `Generation timed out after ${limitS}s; the worker may be overloaded or stuck. Check get_status, retry, or raise backend.timeout_s.`,
         });
       },
@@ -224,16 +228,9 @@ async function withJobTimeout(
   });
   try {
     const outcome = await Promise.race([done, timeout]);
-    if (
-      outcome.status === 'failed' &&
-      /timed out/i.test(outcome.error) &&
-      !outcome.error.startsWith('Generation timed out')
-    ) {
-      return {
-        status: 'failed',
-        error: `Generation timed out after ${limitS}s: ${outcome.error}`,
-      };
-    }
+    // the backend's own time-out: the seed's sentence with this daemon's limit (tool-errors words it)
+    if (outcome.status === 'failed' && outcome.code === 'JOB_TIMEOUT')
+      return timedOut(outcome, limitS);
     return outcome;
   } finally {
     clearTimeout(timer);
@@ -258,4 +255,12 @@ function cacheKey(ctx: ServiceContext, request: GenerationRequest): string | und
     grid: request.tilesetGrid ?? null,
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
+/** A backend time-out in the seed's wording, with the daemon's limit, keeping the backend's detail. */
+function timedOut(outcome: FailedOutcome, limitS: number): FailedOutcome {
+  const prefix = `Generation timed out after ${limitS}s`;
+  return outcome.error.startsWith('Generation timed out')
+    ? outcome
+    : { ...outcome, error: `${prefix}: ${outcome.error}` };
 }

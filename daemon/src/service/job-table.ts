@@ -1,6 +1,6 @@
 import { DaemonError, errorMessage, isDaemonError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ProgressUpdate } from '../service-ports.js';
+import type { JobProgress } from './generation-backend.js';
 import {
   GENERATION_SHARE,
   type JobRecord,
@@ -89,7 +89,7 @@ export class JobTable {
   }
 
   /** A worker progress update mapped onto the generation share of the job's 0–100 scale. */
-  onWorkerProgress(record: JobRecord, update: ProgressUpdate): void {
+  onWorkerProgress(record: JobRecord, update: JobProgress): void {
     if (TERMINAL.has(record.view.status)) return;
     this.setStatus(record, 'running');
     const percent = Math.min(100, Math.max(0, update.percent));

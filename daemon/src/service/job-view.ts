@@ -1,8 +1,9 @@
 import type { EventEmitter } from 'node:events';
-import type { DeployResult } from '../service-ports.js';
+import type { DaemonErrorCode } from '../errors.js';
+import type { DeployResult } from './results.js';
 
 /**
- * The job types the SpriteService hands out (service.ts re-exports them), the
+ * The job types the SpriteService hands out (service/index.ts re-exports them), the
  * per-job record it keeps, and the constants of its progress scale.
  */
 
@@ -61,13 +62,14 @@ export interface JobView {
   thumbnailPng: Buffer | undefined;
   error: string | undefined;
   /** The DaemonError code behind `error`, for tool-error wording. */
-  errorCode: string | undefined;
+  errorCode: DaemonErrorCode | undefined;
 }
 
 export interface JobRecord {
   view: JobView;
   request: GenerationRequest;
-  backendJobId: string | undefined;
+  /** True once the job reached the worker pool (under the same id). */
+  submitted: boolean;
   abort: AbortController;
   done: Promise<JobView>;
   events: EventEmitter;

@@ -166,8 +166,12 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
       let frames: Buffer[];
       try {
         frames = await rep.receive();
-      } catch {
-        return; // socket closed
+      } catch (err) {
+        if (rep.closed || (err as { code?: string }).code !== 'EAGAIN') return; // socket closed
+        // libzmq's REP drops a message without the empty delimiter frame (a bare DEALER) and
+        // zeromq.js reports that as EAGAIN: one malformed client must not end the loop for all.
+        logger.debug({ err: errorMessage(err) }, 'dropped a request without a REQ envelope');
+        continue;
       }
       // A multi-frame REQ message gets one reply, for its last frame (as pyzmq's recv() sees it).
       const frame = frames[frames.length - 1] ?? Buffer.alloc(0);

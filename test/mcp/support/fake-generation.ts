@@ -1,22 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { DaemonError } from '../../../daemon/src/errors.js';
 import type {
-  GenerationPort,
+  GenerationBackend,
   JobOutcome,
-  ProgressUpdate,
-} from '../../../daemon/src/service-ports.js';
+  JobProgress,
+} from '../../../daemon/src/service/generation-backend.js';
 import {
   encodeLikeModel,
   renderProcedural,
 } from '../../../daemon/src/worker/engines/procedural/compose.js';
 
 /**
- * A GenerationPort that renders with the embedded worker's procedural engine
+ * A GenerationBackend that renders with the embedded worker's procedural engine
  * in-process, for the fast InMemoryTransport tests of the MCP layer (the real
  * WorkerPool over ZeroMQ is exercised by test/e2e). Prompts containing "fail"
  * fail; `unreachable` makes submit throw like a dead worker.
  */
-export interface FakeGeneration extends GenerationPort {
+export interface FakeGeneration extends GenerationBackend {
   submitted: number;
   cancelled: string[];
   unreachable: boolean;
@@ -30,7 +29,9 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
     cancelled: [],
     unreachable: false,
     stepMs: options.stepMs ?? 5,
-    async submit(params, opts) {
+    recovered: Promise.resolve(),
+    job: () => undefined,
+    submit(params, opts) {
       if (port.unreachable) {
         throw new DaemonError(
           'WORKER_UNREACHABLE',
@@ -38,7 +39,7 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
         );
       }
       port.submitted++;
-      const jobId = randomUUID();
+      const jobId = opts.jobId;
       const total = options.steps ?? 10;
       let cancelled = false;
       let wake: () => void = () => undefined;
@@ -56,7 +57,9 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
             setTimeout(r, port.stepMs);
           });
           if (cancelled || opts.signal?.aborted) return { status: 'cancelled' };
-          const update: ProgressUpdate = {
+          const update: JobProgress = {
+            jobId,
+            state: 'running',
             stage: 'sampling',
             step,
             totalSteps: total,
@@ -66,7 +69,7 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
           opts.onProgress?.(update);
         }
         if (params.prompt.includes('fail'))
-          return { status: 'failed', error: 'Execution failed: out of memory' };
+          return { status: 'failed', error: 'Execution failed: out of memory', code: 'JOB_FAILED' };
         const [w, h] = [Math.min(params.size[0], 256), Math.min(params.size[1], 256)];
         const picture = renderProcedural({
           prompt: params.prompt,
@@ -89,7 +92,7 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
     async cancel(jobId) {
       port.cancelled.push(jobId);
       jobs.get(jobId)?.cancel();
-      return 'cancelled';
+      return true;
     },
     async status() {
       return [
@@ -98,6 +101,7 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
           req: 'tcp://127.0.0.1:1',
           pub: 'tcp://127.0.0.1:2',
           reachable: !port.unreachable,
+          inFlight: 0,
         },
       ];
     },

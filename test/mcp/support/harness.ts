@@ -7,7 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Config, type ConfigInput, ConfigSchema } from '../../../daemon/src/config/schema.js';
 import { silentLogger } from '../../../daemon/src/log.js';
 import { createMcpServer } from '../../../daemon/src/mcp/server.js';
-import { SpriteService } from '../../../daemon/src/service.js';
+import { SpriteService } from '../../../daemon/src/service/index.js';
 import { type FakeGeneration, fakeGeneration } from './fake-generation.js';
 
 export interface Harness {
@@ -40,7 +40,7 @@ export async function inMemoryHarness(
     config,
     logger: silentLogger,
     cwd: dir,
-    ports: { generation: async () => generation },
+    generation: async () => generation,
   });
   const { server } = createMcpServer({ service, config, logger: silentLogger });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

@@ -1,4 +1,4 @@
-import type { JobView } from '../../service.js';
+import type { JobView } from '../../service/index.js';
 import { followJobs, progressFor } from '../progress.js';
 import type { ToolContext } from '../tool-registry.js';
 

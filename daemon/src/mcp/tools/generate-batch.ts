@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
-import type { JobView } from '../../service.js';
+import type { JobView } from '../../service/index.js';
 import { commonGenerationShape, promptField, spriteOptionsShape, waitField } from '../fields.js';
 import { errorText, validationMessage } from '../tool-errors.js';
 import { defineTool } from '../tool-registry.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
-import type { GenerationRequest } from '../../service.js';
+import type { GenerationRequest } from '../../service/index.js';
 import {
   commonGenerationShape,
   promptField,
@@ -128,7 +128,7 @@ export function generateSpriteTool(config: Config) {
       const request = toGenerationRequest(ctx.config, args);
       const started = await ctx.service.startGeneration(request);
       const [view] = await awaitJobs(ctx, [started.jobId], args.wait_s, true);
-      const final = view ?? ctx.service.getJob(started.jobId);
+      const final = view ?? ctx.service.currentJob(started.jobId);
       const structured = jobResult(final);
       if (final.status === 'failed') {
         return { structured, isError: true, errorText: jobErrorText(final) ?? 'Generation failed' };

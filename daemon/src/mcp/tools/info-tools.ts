@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
+import { progressFor } from '../progress.js';
 import { defineTool } from '../tool-registry.js';
 import { readOnlyHints } from './annotations.js';
 
@@ -37,13 +38,7 @@ export function getStatusTool(_config: Config) {
     }),
     annotations: readOnlyHints(true),
     async run(_args, ctx) {
-      const status = await ctx.service.status();
-      return {
-        structured: status as {
-          daemon: { version: string; uptime_s: number };
-          workers: { name: string }[];
-        },
-      };
+      return { structured: await ctx.service.status() };
     },
   });
 }
@@ -79,6 +74,19 @@ export function listStylesTool(config: Config) {
   });
 }
 
+/** What rebuild_sprites answers: service/results.ts RebuildReport. */
+const RebuildReportSchema = z.object({
+  recipe_path: z.string().describe('The recipe file used'),
+  assets_root: z.string(),
+  dry_run: z.boolean(),
+  rebuilt: z.array(z.string()).describe('Sprites redone (names)'),
+  skipped: z.array(z.string()).describe('Sprites already up to date'),
+  failed: z.array(z.object({ name: z.string(), error: z.string() })),
+  generated: z.number().int().describe('GPU jobs run'),
+  from_cache: z.number().int().describe('Sprites reprocessed from the raw-output cache'),
+  reasons: z.record(z.string(), z.string()).describe('Why each sprite was (or would be) redone'),
+});
+
 export function rebuildSpritesTool(_config: Config) {
   return defineTool({
     name: 'rebuild_sprites',
@@ -103,7 +111,7 @@ export function rebuildSpritesTool(_config: Config) {
         .default(false)
         .describe('Redo every entry'),
     }),
-    output: z.looseObject({}),
+    output: RebuildReportSchema,
     annotations: {
       readOnlyHint: false,
       destructiveHint: true,
@@ -111,13 +119,22 @@ export function rebuildSpritesTool(_config: Config) {
       openWorldHint: true,
     },
     async run(args, ctx) {
+      const reporter = progressFor(ctx.extra, {
+        logProgress: ctx.config.logging.log_progress,
+        logger: ctx.logger,
+      });
       const report = await ctx.service.rebuild({
         recipePath: args.recipe_path,
         assetsDir: args.bevy_assets_dir,
         dryRun: args.dry_run,
         force: args.force,
+        onProgress: (p) =>
+          reporter?.report(
+            p.total === 0 ? 100 : (p.ended / p.total) * 100,
+            `${p.name}: ${p.state} (${p.ended}/${p.total} recipes done)`,
+          ),
       });
-      return { structured: report as never };
+      return { structured: report };
     },
   });
 }

@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { DaemonError, type DaemonErrorCode } from '../../errors.js';
-import type { JobView } from '../../service.js';
+import { DaemonError } from '../../errors.js';
+import type { JobView } from '../../service/index.js';
 import { errorText } from '../tool-errors.js';
 
 /**
@@ -61,9 +61,7 @@ const STATUS: Record<JobView['status'], JobResult['status']> = {
 /** The error text of a failed job in the seed's wording. */
 export function jobErrorText(view: JobView): string | null {
   if (view.error === undefined) return null;
-  return errorText(
-    new DaemonError((view.errorCode ?? 'JOB_FAILED') as DaemonErrorCode, view.error),
-  );
+  return errorText(new DaemonError(view.errorCode ?? 'JOB_FAILED', view.error));
 }
 
 export function jobResult(view: JobView): JobResult {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
-import type { JobStatus } from '../../service.js';
+import type { JobStatus } from '../../service/index.js';
 import { jobIdField } from '../fields.js';
 import { defineTool } from '../tool-registry.js';
 import { readOnlyHints } from './annotations.js';
@@ -21,7 +21,7 @@ export function getJobTool(_config: Config) {
     annotations: readOnlyHints(false),
     errorShape: JOB_ERROR_SHAPE,
     async run(args, ctx) {
-      const view = ctx.service.getJob(args.job_id);
+      const view = await ctx.service.getJob(args.job_id);
       return { structured: jobResult(view), content: jobContent(view) };
     },
   });
@@ -48,9 +48,11 @@ export function waitJobTool(config: Config) {
     annotations: readOnlyHints(false),
     errorShape: JOB_ERROR_SHAPE,
     async run(args, ctx) {
-      ctx.service.getJob(args.job_id); // JOB_NOT_FOUND before waiting
+      const known = await ctx.service.getJob(args.job_id); // JOB_NOT_FOUND before waiting
+      if (known.status !== 'queued' && known.status !== 'running')
+        return { structured: jobResult(known), content: jobContent(known) };
       const [view] = await awaitJobs(ctx, [args.job_id], args.timeout_s, false);
-      const final = view ?? ctx.service.getJob(args.job_id);
+      const final = view ?? (await ctx.service.getJob(args.job_id));
       return { structured: jobResult(final), content: jobContent(final) };
     },
   });

@@ -6,7 +6,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../config/schema.js';
 import { DaemonError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { SpriteService } from '../../service.js';
+import type { SpriteService } from '../../service/index.js';
 import { createMcpServer } from '../server.js';
 import { checkAuth, checkHost, checkOrigin, isLoopbackHost } from './http-guard.js';
 

@@ -1,7 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
-import type { SpriteService } from '../../service.js';
+import type { SpriteService } from '../../service/index.js';
 import { createMcpServer } from '../server.js';
 import { inFlight } from '../tool-registry.js';
 

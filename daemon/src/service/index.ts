@@ -1,41 +1,42 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import type { Config } from './config/schema.js';
-import { DaemonError, errorMessage } from './errors.js';
-import type { Logger } from './log.js';
-import type { ServiceContext } from './service/context.js';
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { DaemonError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ServiceContext } from './context.js';
 import {
   type DeploySpriteInput,
   deploySprite,
   readDeployedSprite,
   readManifest,
   rebuildAssets,
-} from './service/deploy.js';
-import { checkWritable, writeFileAtomic } from './service/files.js';
-import { startGeneration } from './service/generation.js';
-import { JobTable } from './service/job-table.js';
+} from './deploy.js';
+import { checkWritable, writeFileAtomic } from './files.js';
+import { startGeneration } from './generation.js';
 import {
-  type GenerationRequest,
-  type JobStatus,
-  type JobView,
-  TERMINAL,
-} from './service/job-view.js';
-import { recoverFinished } from './service/recover-job.js';
-import {
-  type DeployResult,
-  defaultPorts,
-  type ProgressUpdate,
-  type ServicePorts,
-} from './service-ports.js';
+  coalescedStatus,
+  type GenerationBackend,
+  openWorkerPool,
+  type WorkerStatusView,
+} from './generation-backend.js';
+import { JobTable } from './job-table.js';
+import { type GenerationRequest, type JobStatus, type JobView, TERMINAL } from './job-view.js';
+import { rawOutputCache } from './raw-output-cache.js';
+import { recoverFinished, recoverFromJournal } from './recover-job.js';
+import type { DeployResult, RebuildReport } from './results.js';
+import { listPalettes, listStyles, type RebuildProgress, resolveAssetsRoot } from './stages.js';
 
+export type { GenerationBackend, WorkerStatusView } from './generation-backend.js';
 export {
   type GenerationRequest,
   type JobStatus,
   type JobView,
   pngSize,
-} from './service/job-view.js';
-export type { DeployResult, ProgressUpdate, ServicePorts };
+} from './job-view.js';
+export type { DeployResult, ProcessedSprite, RebuildReport } from './results.js';
+export type { RebuildProgress } from './stages.js';
 
 /**
  * The one SpriteService that MCP tools and CLI commands both call. It turns a
@@ -45,16 +46,30 @@ export type { DeployResult, ProgressUpdate, ServicePorts };
  * stops waiting, and reports progress as one monotonic 0–100 scale.
  * Inputs are trusted: the MCP edge (mcp/fields.ts) validated them.
  *
- * This file is the facade; the verbs live in service/: generation.ts (the job
- * pipeline), job-table.ts (status and progress), deploy.ts (deploy, manifest,
- * rebuild), files.ts (path policy, atomic writes), recover-job.ts.
+ * This file is the facade and the single composition root: one WorkerPool and
+ * one JobStore per process (generation-backend.ts), shared by generate, batch,
+ * rebuild and deploy. The verbs live beside it: generation.ts (the job pipeline),
+ * job-table.ts (status and progress), deploy.ts (deploy, manifest, rebuild),
+ * stages.ts (the calls into sprites/ and assets/), files.ts (path policy, atomic
+ * writes), recover-job.ts.
  */
+
+/** The daemon half of get_status. */
+export type DaemonStatus = {
+  version: string;
+  pid: number;
+  uptime_s: number;
+  jobs: Record<JobStatus, number>;
+  state_dir: string;
+  assets_root: string | null;
+  cache_enabled: boolean;
+};
 
 export interface ServiceOptions {
   config: Config;
   logger: Logger;
-  /** Replace real modules (tests of the MCP layer in isolation only). */
-  ports?: Partial<ServicePorts>;
+  /** Replace the worker pool (tests of the MCP layer in isolation only). */
+  generation?: () => Promise<GenerationBackend>;
   /** Base for relative paths (state_dir, output paths); default process.cwd(). */
   cwd?: string;
 }
@@ -63,7 +78,9 @@ export class SpriteService {
   readonly config: Config;
   readonly startedAt = Date.now();
   private readonly logger: Logger;
-  private readonly ports: ServicePorts;
+  private readonly generation: () => Promise<GenerationBackend>;
+  private loadedGeneration: GenerationBackend | undefined;
+  private readonly workerStatus: () => Promise<WorkerStatusView[]>;
   private readonly cwd: string;
   private readonly jobs: JobTable;
   private readonly events = new EventEmitter();
@@ -74,14 +91,24 @@ export class SpriteService {
     this.config = options.config;
     this.logger = options.logger;
     this.cwd = options.cwd ?? process.cwd();
-    this.ports = { ...defaultPorts(options.config, options.logger), ...options.ports };
+    const open = options.generation ?? (() => openWorkerPool(this.config, this.logger));
+    let opening: Promise<GenerationBackend> | undefined;
+    this.generation = () => {
+      opening ??= open().then((g) => {
+        this.loadedGeneration = g;
+        return g;
+      });
+      return opening;
+    };
+    this.workerStatus = coalescedStatus(this.generation);
     this.jobs = new JobTable(this.logger);
     this.events.setMaxListeners(0);
     const service = this;
     this.ctx = {
       config: this.config,
       logger: this.logger,
-      ports: this.ports,
+      generation: this.generation,
+      cache: rawOutputCache(resolve(this.cwd, this.config.state_dir, 'cache', 'raw')),
       cwd: this.cwd,
       get stateDir() {
         return service.stateDir;
@@ -118,15 +145,37 @@ export class SpriteService {
 
   /**
    * One job's current state. A job of an earlier run of the daemon (restart,
-   * crash) is recovered from its files in the state dir when it had finished.
+   * crash) is found in its files in the state dir, else in the job journal (the
+   * worker's result is recovered when it finished while the daemon was down).
    * Throws DaemonError('JOB_NOT_FOUND').
    */
-  getJob(jobId: string): JobView {
+  async getJob(jobId: string): Promise<JobView> {
     if (!this.jobs.has(jobId)) {
-      const recovered = recoverFinished(this.stateDir, this.config, jobId);
+      const recovered =
+        recoverFinished(this.stateDir, this.config, jobId) ??
+        (await this.fromJournal(jobId).catch(() => undefined));
       if (recovered !== undefined) return recovered;
     }
     return { ...this.jobs.require(jobId).view };
+  }
+
+  /** A job of this run of the daemon (it started it). Throws DaemonError('JOB_NOT_FOUND'). */
+  currentJob(jobId: string): JobView {
+    return { ...this.jobs.require(jobId).view };
+  }
+
+  /** A job of an earlier run from the worker pool's journal, after its recovery finished. */
+  private async fromJournal(jobId: string): Promise<JobView | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(jobId) || !this.hasJournal()) return undefined;
+    const generation = await this.generation();
+    await generation.recovered;
+    const record = generation.job(jobId);
+    return record === undefined ? undefined : recoverFromJournal(record);
+  }
+
+  /** Whether an earlier run left a job journal (no worker pool is opened for nothing). */
+  private hasJournal(): boolean {
+    return this.loadedGeneration !== undefined || existsSync(join(this.stateDir, 'jobs.jsonl'));
   }
 
   /**
@@ -156,9 +205,9 @@ export class SpriteService {
     if (TERMINAL.has(record.view.status)) return { ...record.view };
     record.abort.abort();
     this.jobs.finish(record, 'cancelled');
-    if (record.backendJobId !== undefined) {
-      const generation = await this.ports.generation();
-      await generation.cancel(record.backendJobId).catch((err: unknown) => {
+    if (record.submitted) {
+      const generation = await this.generation();
+      await generation.cancel(jobId).catch((err: unknown) => {
         this.logger.warn({ job_id: jobId, err: errorMessage(err) }, 'worker cancel failed');
       });
     }
@@ -184,7 +233,7 @@ export class SpriteService {
    * or allowed_roots), else the configured one. Throws PATH_INVALID / PATH_OUTSIDE_ASSETS.
    */
   async assetsRootFor(assetsDir: string | undefined): Promise<string> {
-    return (await this.ports.assets()).resolveRoot(assetsDir, this.cwd);
+    return resolveAssetsRoot(this.config, assetsDir, this.cwd);
   }
 
   /** Copy a finished sprite to `dest` (atomic); returns the absolute destination. */
@@ -209,7 +258,7 @@ export class SpriteService {
   }
 
   /** The manifest of an assets root (default: the configured one). */
-  async readManifest(assetsDir?: string): Promise<unknown> {
+  async readManifest(assetsDir?: string) {
     return readManifest(this.ctx, assetsDir);
   }
 
@@ -218,14 +267,13 @@ export class SpriteService {
     return readDeployedSprite(this.ctx, name);
   }
 
-  async listModels(): Promise<unknown[]> {
-    return (await this.ports.generation()).listModels();
+  async listModels() {
+    return (await this.generation()).listModels();
   }
 
   /** Daemon state plus every worker's. */
-  async status(): Promise<{ daemon: Record<string, unknown>; workers: unknown[] }> {
+  async status(): Promise<{ daemon: DaemonStatus; workers: WorkerStatusView[] }> {
     const counts = this.jobs.counts();
-    const generation = await this.ports.generation();
     return {
       daemon: {
         version: this.config.mcp_server.version,
@@ -236,13 +284,12 @@ export class SpriteService {
         assets_root: this.defaultAssetsRoot ?? null,
         cache_enabled: this.config.performance.cache_enabled,
       },
-      workers: await generation.status(),
+      workers: await this.workerStatus(),
     };
   }
 
-  async listStyles(): Promise<{ styles: unknown[]; palettes: unknown[] }> {
-    const sprites = await this.ports.sprites();
-    return { styles: await sprites.listStyles(), palettes: await sprites.listPalettes() };
+  async listStyles() {
+    return { styles: await listStyles(), palettes: await listPalettes() };
   }
 
   /**
@@ -255,7 +302,8 @@ export class SpriteService {
     assetsDir?: string | undefined;
     dryRun: boolean;
     force: boolean;
-  }): Promise<Record<string, unknown>> {
+    onProgress?: ((p: RebuildProgress) => void) | undefined;
+  }): Promise<RebuildReport> {
     return rebuildAssets(this.ctx, input);
   }
 
@@ -265,6 +313,6 @@ export class SpriteService {
     this.closed = true;
     const open = this.jobs.unfinished();
     await Promise.all(open.map((r) => this.cancelJob(r.view.jobId).catch(() => undefined)));
-    await this.ports.close();
+    await this.loadedGeneration?.close();
   }
 }

@@ -1,0 +1,86 @@
+import type { ProcessedAsset, RebuildOptions } from '../assets/rebuild.js';
+import type { GenerationParams, ProcessSettings } from '../assets/recipes.js';
+import { workerEndpoints } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { DaemonError } from '../errors.js';
+import type { GenerationBackend } from './generation-backend.js';
+
+/** The GPU and pipeline a rebuild needs. */
+export interface RebuildWiring {
+  generate: RebuildOptions['generate'];
+  process: RebuildOptions['process'];
+  pipelineVersion: string;
+  concurrency: number;
+}
+
+/**
+ * THE wiring point between rebuild (assets/, which knows no ZeroMQ or sharp), a
+ * worker pool (backend/) and the pipeline (sprites/). The MCP service passes the
+ * process's one pool; CLI rebuild and watch pass the pool they opened.
+ */
+export async function createRebuildWiring(
+  config: Config,
+  pool: GenerationBackend,
+): Promise<RebuildWiring> {
+  const sprites = await import('../sprites/index.js');
+  const { randomUUID } = await import('node:crypto');
+  const g = config.generation;
+  return {
+    pipelineVersion: sprites.PIPELINE_VERSION,
+    concurrency: Math.max(2, workerEndpoints(config).length),
+    async generate(p: GenerationParams, name: string): Promise<Buffer> {
+      const { done } = pool.submit(
+        {
+          prompt: p.prompt,
+          model: p.model ?? g.default_model,
+          size: p.resolution,
+          steps: p.steps ?? g.default_steps,
+          cfgScale: p.cfg_scale ?? g.default_cfg_scale,
+          lora: p.lora ?? g.default_lora,
+          seed: p.seed,
+          negativePrompt: p.negative_prompt,
+          style: p.style,
+          animationFrames: p.frames,
+          tilesetGrid: p.tileset ? [p.tileset.columns, p.tileset.rows] : undefined,
+        },
+        { jobId: randomUUID() },
+      );
+      const outcome = await done;
+      if (outcome.status === 'completed') return outcome.image;
+      throw new DaemonError(
+        outcome.status === 'failed' ? outcome.code : 'JOB_CANCELLED',
+        `generating "${name}" ${outcome.status === 'failed' ? `failed: ${outcome.error}` : 'was cancelled'}`,
+      );
+    },
+    async process(raw: Buffer, s: ProcessSettings, name: string): Promise<ProcessedAsset> {
+      const options = {
+        ...(s.style ? { style: s.style } : {}),
+        ...(s.size ? { logicalSize: s.size } : {}),
+        ...(s.palette ? { palette: s.palette } : {}),
+        ...s.postprocess,
+      } as Parameters<typeof sprites.processSprite>[1];
+      if (s.frames === undefined && s.tileset === undefined) {
+        const r = await sprites.processSprite(raw, options);
+        const { png, width, height, settings, pipelineVersion } = r;
+        return { png, width, height, kind: 'sprite', settings: { ...settings }, pipelineVersion };
+      }
+      const layout = s.frames
+        ? { frames: s.frames }
+        : { grid: [s.tileset?.columns ?? 1, s.tileset?.rows ?? 1] as [number, number] };
+      const r = await sprites.processSheet(raw, layout, {
+        ...options,
+        name: name.split('/').pop() ?? name,
+      });
+      return {
+        png: r.png,
+        width: r.width,
+        height: r.height,
+        kind: r.kind,
+        grid: sprites.manifestGrid(r.grid),
+        atlasJson: r.json,
+        settings: { ...r.settings },
+        pipelineVersion: r.pipelineVersion,
+      };
+    },
+  };
+}
