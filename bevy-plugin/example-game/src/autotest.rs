@@ -26,7 +26,7 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::window::{CursorMoved, PrimaryWindow, WindowEvent};
 use dgx_pixels_bevy::prelude::*;
 use dgx_pixels_bevy::sprite_core::RequestOptions;
-use dgx_pixels_bevy::{GeneratedSprites, SpriteGenEditorLayout, SpriteGenService};
+use dgx_pixels_bevy::{GeneratedSprites, JobState, SpriteGenEditorLayout, SpriteGenService};
 use serde_json::json;
 
 use crate::screen::{match_share, Placement, Rgba, SHOWN};
