@@ -260,16 +260,22 @@ async function main(): Promise<number> {
       report.editor_prompt,
     );
     if (existsSync(join(out, 'editor.png'))) {
-      // The panel sits at the top left: it must not be plain background there.
+      // The panel sits at the top left: there, hardly a pixel is the game's clear colour.
       const { data, info } = await sharp(join(out, 'editor.png'))
         .extract({ left: 8, top: 8, width: 300, height: 300 })
         .raw()
         .toBuffer({ resolveWithObject: true });
-      let ui = 0;
+      let clear = 0;
       for (let p = 0; p < data.length; p += info.channels) {
-        if (Math.abs((data[p] ?? 0) - 24) > 6 || Math.abs((data[p + 2] ?? 0) - 33) > 6) ui++;
+        const [r, g, b] = [data[p] ?? 0, data[p + 1] ?? 0, data[p + 2] ?? 0];
+        if (Math.abs(r - 24) <= 1 && Math.abs(g - 26) <= 1 && Math.abs(b - 33) <= 1) clear++;
       }
-      check('editor.png shows the panel', ui > 300 * 300 * 0.5, `${ui} non-background pixels`);
+      const share = clear / (300 * 300);
+      check(
+        'editor.png shows the panel',
+        share < 0.05,
+        `${(share * 100).toFixed(1)} % clear colour`,
+      );
     }
     const ours = report.latency.deploy_to_bevy;
     check(`${SAMPLES} deploys measured`, ours.n === SAMPLES, `${ours.n}`);
@@ -282,14 +288,21 @@ async function main(): Promise<number> {
       `p99 ${p99AfterEvent}`,
     );
 
-    if (report.passed) await brpChecks(brpPort);
+    const daemonPid = report.passed ? await brpChecks(brpPort) : undefined;
 
     game.kill('SIGINT');
     const code = await Promise.race([
       gameExit,
       new Promise((r) => setTimeout(() => r('timeout'), 15_000)),
     ]);
-    check('the game exits cleanly on SIGINT', code === 0, `exit ${String(code)}`);
+    // Bevy's Ctrl+C handler exits gracefully (AppExit) with code 130.
+    check('the game exits gracefully on SIGINT', code === 130, `exit ${String(code)}`);
+    if (daemonPid !== undefined) {
+      const gone = await waitFor(() => !alive(daemonPid), 'the daemon to exit', 5_000).catch(
+        () => false,
+      );
+      check('the plugin stopped its daemon on exit', gone === true, `pid ${daemonPid}`);
+    }
 
     printLatency(report);
     if (writeReadme && checks.every((c) => c.ok)) updateReadme(report);
@@ -303,7 +316,17 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-async function brpChecks(port: number): Promise<void> {
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The BRP checks; resolves with the daemon's pid as the game reports it. */
+async function brpChecks(port: number): Promise<number | undefined> {
   const discover = await brp<{ methods: { name: string }[] }>(port, 'rpc.discover');
   const methods = (discover.result?.methods ?? []).map((m) => m.name);
   check(
@@ -326,7 +349,7 @@ async function brpChecks(port: number): Promise<void> {
   const job: string | undefined = asked.result?.job;
   if (!check('BRP generate answers a job id', typeof job === 'string', JSON.stringify(asked)))
     return;
-  let last: { sprites: { name: string; loaded: boolean }[] } | undefined;
+  let last: { pid: number | null; sprites: { name: string; loaded: boolean }[] } | undefined;
   try {
     await waitFor(
       async () => {
@@ -350,6 +373,7 @@ async function brpChecks(port: number): Promise<void> {
     jobs.result?.jobs?.[0]?.state === 'finished',
     JSON.stringify(jobs.result?.jobs?.[0]),
   );
+  return last?.pid ?? undefined;
 }
 
 function fmt(s: Summary): string {

@@ -4,7 +4,7 @@
 //!
 //! - `dgx_pixels/generate` `{name, prompt, style?, width?, height?, palette?, frames?, seed?,
 //!   deploy?}` → `{job}` at once (the sprite appears when the daemon deploys it)
-//! - `dgx_pixels/status` → `{daemon, ready, sprites: [{name, path, revision, loaded}]}`
+//! - `dgx_pixels/status` → `{daemon, ready, pid, sprites: [{name, path, revision, loaded, loading}]}`
 //! - `dgx_pixels/jobs` `{job?}` → `{jobs: [{job, name, state, progress, error, path}]}`
 //!
 //! Add Bevy's `RemotePlugin` (and `RemoteHttpPlugin`) yourself; these methods are registered
@@ -14,7 +14,7 @@ use bevy::prelude::*;
 use bevy::remote::{
     error_codes, BrpError, BrpResult, RemoteMethodSystemId, RemoteMethods, RemotePlugin,
 };
-use bevy_plugin_core::{GenerateRequest, JobSnapshot};
+use bevy_plugin_core::{DaemonStatus, GenerateRequest, JobSnapshot};
 use serde_json::{json, Map, Value};
 
 use crate::param::SpriteGen;
@@ -148,9 +148,14 @@ fn brp_status(
             })
         })
         .collect();
+    let pid = match status {
+        DaemonStatus::Ready { pid, .. } => Some(pid),
+        _ => None,
+    };
     Ok(json!({
         "daemon": status.label(),
         "ready": status.is_ready(),
+        "pid": pid,
         "sprites": listed,
     }))
 }
