@@ -93,9 +93,8 @@ struct Shots(Arc<Mutex<HashMap<u64, (Rgba, SystemTime)>>>);
 
 fn request_shot(commands: &mut Commands, shots: &Shots, frame: u64) {
     let store = shots.0.clone();
-    commands
-        .spawn(Screenshot::primary_window())
-        .observe(move |captured: On<ScreenshotCaptured>| {
+    commands.spawn(Screenshot::primary_window()).observe(
+        move |captured: On<ScreenshotCaptured>| {
             let rgba = match captured.image.clone().try_into_dynamic() {
                 Ok(img) => {
                     let img = img.to_rgba8();
@@ -114,7 +113,8 @@ fn request_shot(commands: &mut Commands, shots: &Shots, frame: u64) {
                 .lock()
                 .unwrap()
                 .insert(frame, (rgba, SystemTime::now()));
-        });
+        },
+    );
 }
 
 fn write_png(path: &Path, image: &Rgba) -> Result<(), String> {
@@ -166,9 +166,7 @@ enum Step {
 enum Phase {
     /// Ask the daemon to deploy variant i as `probe` (`before`: the probe's hash then); wait
     /// for the manifest event.
-    Deploy {
-        before: Option<String>,
-    },
+    Deploy { before: Option<String> },
     /// Screenshot every frame until the probe shows variant i.
     WaitProbe {
         manifest_frame: u64,
@@ -220,7 +218,12 @@ fn summary(samples: &[Sample]) -> serde_json::Value {
     })
 }
 
-fn finish(test: &Autotest, scenario: &Scenario, failure: Option<String>, exit: &mut MessageWriter<AppExit>) {
+fn finish(
+    test: &Autotest,
+    scenario: &Scenario,
+    failure: Option<String>,
+    exit: &mut MessageWriter<AppExit>,
+) {
     let report = json!({
         "passed": failure.is_none(),
         "failure": failure,
@@ -357,11 +360,13 @@ fn advance(step: Step, scenario: &mut Scenario, ctx: &mut Ctx) -> Result<Step, S
             Step::WaitReady
         }),
         Step::FirstHero { job: None } => Ok(Step::FirstHero {
-            job: Some(ctx.sprite_gen.generate(
-                GenerateRequest::sprite("hero", "a knight with a red tabard, side view")
-                    .size(32, 32)
-                    .seed(11),
-            )),
+            job: Some(
+                ctx.sprite_gen.generate(
+                    GenerateRequest::sprite("hero", "a knight with a red tabard, side view")
+                        .size(32, 32)
+                        .seed(11),
+                ),
+            ),
         }),
         Step::FirstHero { job: Some(job) } => {
             if let Some(err) = job_error(&ctx.sprite_gen, job) {
@@ -382,11 +387,13 @@ fn advance(step: Step, scenario: &mut Scenario, ctx: &mut Ctx) -> Result<Step, S
             })
         }
         Step::NewHero { job: None, .. } => Ok(Step::NewHero {
-            job: Some(ctx.sprite_gen.generate(
-                GenerateRequest::sprite("hero", "a knight with a blue tabard, side view")
-                    .size(32, 32)
-                    .seed(12),
-            )),
+            job: Some(
+                ctx.sprite_gen.generate(
+                    GenerateRequest::sprite("hero", "a knight with a blue tabard, side view")
+                        .size(32, 32)
+                        .seed(12),
+                ),
+            ),
             manifest_frame: None,
         }),
         Step::NewHero {
@@ -648,13 +655,19 @@ fn measure(i: usize, phase: Phase, scenario: &mut Scenario, ctx: &mut Ctx) -> Re
         } => {
             let outcome = scenario.deploy_result.lock().unwrap().clone();
             let written = match outcome {
-                None => return step(Phase::Deploy { before: Some(before) }),
+                None => {
+                    return step(Phase::Deploy {
+                        before: Some(before),
+                    })
+                }
                 Some(Err(e)) => return Err(format!("deploy_to_bevy: {e}")),
                 Some(Ok(t)) => t,
             };
             // The frame in which the plugin saw the new manifest (it updates in PreUpdate).
             if probe_hash() == before {
-                return step(Phase::Deploy { before: Some(before) });
+                return step(Phase::Deploy {
+                    before: Some(before),
+                });
             }
             ctx.shot();
             step(Phase::WaitProbe {
@@ -672,7 +685,9 @@ fn measure(i: usize, phase: Phase, scenario: &mut Scenario, ctx: &mut Ctx) -> Re
             else {
                 return step(phase);
             };
-            scenario.ours_after_event.push(shown_frame.saturating_sub(manifest_frame));
+            scenario
+                .ours_after_event
+                .push(shown_frame.saturating_sub(manifest_frame));
             let write_frame = frame_at(&ctx.frames, written).unwrap_or(manifest_frame);
             scenario.ours.push(Sample {
                 frames: shown_frame.saturating_sub(write_frame),

@@ -145,7 +145,10 @@ fn setup(mut commands: Commands) {
 }
 
 fn spawn_baseline(mut commands: Commands, server: Res<AssetServer>) {
-    commands.spawn((Sprite::from_image(server.load(BASELINE_FILE)), at(BASELINE_AT)));
+    commands.spawn((
+        Sprite::from_image(server.load(BASELINE_FILE)),
+        at(BASELINE_AT),
+    ));
 }
 
 /// Once the daemon is ready and the manifest has been read, ask for what is missing.

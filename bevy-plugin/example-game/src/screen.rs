@@ -118,7 +118,11 @@ mod tests {
         let mut sprite = solid(2, 2, [200, 10, 10, 255]);
         sprite.data[4..8].copy_from_slice(&[0, 0, 0, 0]); // (1,0) transparent
         let mut screen = solid(10, 10, [30, 30, 30, 255]);
-        let at = Placement { x: 2, y: 4, scale: 3 };
+        let at = Placement {
+            x: 2,
+            y: 4,
+            scale: 3,
+        };
         for sy in 0..2 {
             for sx in 0..2 {
                 let p = sprite.pixel(sx, sy);
