@@ -6,6 +6,7 @@
  * QUALITY_CASES / QUALITY_PROCEDURAL_CASES change the counts.
  */
 
+import type { SpriteOptions } from '../../daemon/src/sprites/index.js';
 import { runRealCorpus, type Split } from '../support/real-art-corpus.js';
 import { type CaseResult, summarise } from '../support/sprite-quality.js';
 import { runProceduralCorpus } from '../support/sprite-quality-procedural.js';
@@ -39,6 +40,8 @@ const totals = (label: string, rs: CaseResult[]) => {
 };
 
 const only = process.env.QUALITY_ONLY; // 'real' or 'synthetic' to run one corpus
+/** QUALITY_OPTIONS: processSprite options as JSON, e.g. '{"colours":64}', for experiments. */
+const options = JSON.parse(process.env.QUALITY_OPTIONS ?? '{}') as SpriteOptions;
 const splits = (process.env.QUALITY_SPLITS ?? 'dev,test').split(',') as Split[];
 let real: CaseResult[] = [];
 if (only !== 'synthetic') {
@@ -46,7 +49,7 @@ if (only !== 'synthetic') {
     'Real-art corpus (test/sprites/real-art: released game sprites, SDXL-like degradation, no size hint)',
   );
   out(header);
-  real = await runRealCorpus(splits, {}, line);
+  real = await runRealCorpus(splits, options, line);
   out('');
 }
 if (only === 'real') {
@@ -64,7 +67,7 @@ if (only === 'real') {
 }
 out('Seeded degradation corpus (test/support/pixel-art-corpus.ts)');
 out(header);
-const results = await runQualityCorpus({}, Number(process.env.QUALITY_CASES ?? 72), line);
+const results = await runQualityCorpus(options, Number(process.env.QUALITY_CASES ?? 72), line);
 out('');
 out(
   'Embedded worker procedural engine (sprite inside a larger canvas: dims = cell size within 0.5 %)',
