@@ -107,7 +107,7 @@ export async function makeRealCorpus(
           cases.push({
             id: `${split}/${game}/${file.slice(0, -4)}${k % 4 >= 2 ? 'b' : ''}.${encoding === 'jpeg' && container === 'png' ? 'jpeg.png' : encoding}`,
             container,
-            tier: encoding,
+            tier: 'hard', // the synthetic tier field; reports use `encoding`
             split,
             game,
             encoding,
