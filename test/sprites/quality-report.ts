@@ -6,6 +6,8 @@
  * QUALITY_CASES / QUALITY_PROCEDURAL_CASES change the counts.
  */
 
+import type { SpriteOptions } from '../../daemon/src/sprites/index.js';
+import { runRealCorpus, type Split } from '../support/real-art-corpus.js';
 import { type CaseResult, summarise } from '../support/sprite-quality.js';
 import { runProceduralCorpus } from '../support/sprite-quality-procedural.js';
 import { runQualityCorpus } from '../support/sprite-quality-run.js';
@@ -30,15 +32,42 @@ const line = (r: CaseResult) =>
     ].join(' '),
   );
 const totals = (label: string, rs: CaseResult[]) => {
+  if (rs.length === 0) return;
   const t = summarise(rs);
   out(
     `${label.padEnd(10)} n=${t.cases}  dims exact ${pct(t.dimsExactShare)}  colour match ${pct(t.colourMatch)}  alpha IoU ${t.alphaIoU.toFixed(3)}  |colours−truth| ${t.paletteSizeError.toFixed(1)}`,
   );
 };
 
+const only = process.env.QUALITY_ONLY; // 'real' or 'synthetic' to run one corpus
+/** QUALITY_OPTIONS: processSprite options as JSON, e.g. '{"colours":64}', for experiments. */
+const options = JSON.parse(process.env.QUALITY_OPTIONS ?? '{}') as SpriteOptions;
+const splits = (process.env.QUALITY_SPLITS ?? 'dev,test').split(',') as Split[];
+let real: CaseResult[] = [];
+if (only !== 'synthetic') {
+  out(
+    'Real-art corpus (test/sprites/real-art: released game sprites, SDXL-like degradation, no size hint)',
+  );
+  out(header);
+  real = await runRealCorpus(splits, options, line);
+  out('');
+}
+if (only === 'real') {
+  for (const split of splits)
+    for (const enc of ['png', 'jpeg'])
+      totals(
+        `${split}/${enc}`,
+        real.filter((r) => r.id.startsWith(`${split}/`) && r.tier === enc),
+      );
+  totals('real', real);
+  out(
+    'real-art targets: dims exact ≥ 98 %, colour match ≥ 90 %, alpha IoU ≥ 0.95, JPEG and lossless each',
+  );
+  process.exit(0);
+}
 out('Seeded degradation corpus (test/support/pixel-art-corpus.ts)');
 out(header);
-const results = await runQualityCorpus({}, Number(process.env.QUALITY_CASES ?? 72), line);
+const results = await runQualityCorpus(options, Number(process.env.QUALITY_CASES ?? 72), line);
 out('');
 out(
   'Embedded worker procedural engine (sprite inside a larger canvas: dims = cell size within 0.5 %)',
@@ -55,5 +84,15 @@ for (const tier of ['easy', 'medium', 'hard'])
     results.filter((r) => r.tier === tier),
   );
 totals('corpus', results);
+for (const split of splits)
+  for (const enc of ['png', 'jpeg'])
+    totals(
+      `${split}/${enc}`,
+      real.filter((r) => r.id.startsWith(`${split}/`) && r.tier === enc),
+    );
+if (real.length > 0) totals('real', real);
 totals('procedural', procedural);
+out(
+  'real-art targets: dims exact ≥ 98 %, colour match ≥ 90 %, alpha IoU ≥ 0.95, JPEG and lossless each',
+);
 out('targets: dims exact ≥ 98 %, colour match ≥ 97 %, alpha IoU ≥ 0.98 (means over cases)');

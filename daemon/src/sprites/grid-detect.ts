@@ -1,4 +1,9 @@
-import { edgeProfiles, removeBaseline, suppressJpegBlocks } from './edge-profile.js';
+import {
+  type EdgeProfiles,
+  edgeProfiles,
+  removeBaseline,
+  suppressJpegBlocks,
+} from './edge-profile.js';
 import {
   combScores,
   edgeAutocorrelation,
@@ -78,10 +83,91 @@ function argmax(a: Float64Array): number {
  */
 export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
   const profiles = edgeProfiles(img);
-  if (options.jpeg) {
-    suppressJpegBlocks(profiles.x);
-    suppressJpegBlocks(profiles.y);
+  const suppressed = (): EdgeProfiles => {
+    const p = { x: Float64Array.from(profiles.x), y: Float64Array.from(profiles.y) };
+    suppressJpegBlocks(p.x);
+    suppressJpegBlocks(p.y);
+    return p;
+  };
+  if (options.jpeg) return detectOnProfiles(img, suppressed(), options);
+  // JPEG pixels re-saved as PNG (or any lossy pass) keep the 8-px block grid, which
+  // can outscore a faint true grid when a noisy background fills most of the picture.
+  // When the block edges stand out and the plain detection lands on them (8 or 16 px,
+  // phase 0), detect again with them flattened and keep that if it finds a clear grid.
+  const plain = detectOnProfiles(img, profiles, options);
+  if (options.logicalSize || blockiness(profiles) < 1.2 || !onBlockGrid(plain)) return plain;
+  const cleaned = detectOnProfiles(img, suppressed(), options);
+  // A sharp true grid of 8 px at phase 0 loses its edges when flattened: the
+  // re-detection then finds only a weak comb, and the plain grid stands.
+  if (
+    cleaned.source === 'detected' &&
+    !onBlockGrid(cleaned) &&
+    cleaned.confidence >= Math.max(0.25, 0.5 * plain.confidence)
+  )
+    return cleaned;
+  return plain;
+}
+
+/**
+ * How much stronger the edge profiles are on JPEG block boundaries (every 8th
+ * index) than beside them: ≈ 1 for lossless art whose grid is unrelated to 8,
+ * 1.2–2.5 for JPEG-compressed pixels. The smaller of both axes.
+ */
+export function blockiness(p: EdgeProfiles): number {
+  const ratio = (a: Float64Array) => {
+    let on = 0;
+    let beside = 0;
+    for (let i = 8; i < a.length - 1; i += 8) {
+      on += a[i] as number;
+      beside += ((a[i - 1] as number) + (a[i + 1] as number)) / 2;
+    }
+    return on / Math.max(1e-9, beside);
+  };
+  return Math.min(ratio(p.x), ratio(p.y));
+}
+
+/** A detected grid whose cells are the JPEG blocks (8 or 16 px, cut lines at multiples of 8). */
+function onBlockGrid(g: Grid): boolean {
+  if (g.source !== 'detected') return false;
+  return [g.x, g.y].every((a) => {
+    const near = (q: number) => Math.abs(a.period - q) <= q * 0.02;
+    const m = a.phase % 8;
+    return (near(8) || near(16)) && Math.min(m, 8 - m) <= 1.5;
+  });
+}
+
+/**
+ * The grid along one axis, snapped to a whole number of cells across the image
+ * when such a grid fits: a model draws its whole canvas on the grid, so the true
+ * grid has about `extent / period` cells with a cut line near the image border
+ * (phase ≈ 0). Under slow drift a sprite covering part of the picture pulls the
+ * free estimate 0.5–1 % off, i.e. one cell too many or too few across 1024 px;
+ * the whole-canvas candidates (±1 cell, within 1.2 %) that put a cut near the
+ * border (0.05 cells) compete; one is taken when its coherence is ≥ 0.9× the free
+ * estimate's. Without such a candidate (a cropped picture, a sprite placed off
+ * the canvas grid) the
+ * free estimate stays.
+ */
+function snapToExtent(
+  v: Float64Array,
+  extent: number,
+  a: { period: number; phase: number; coherence: number },
+): { period: number; phase: number; coherence: number } {
+  const n = Math.round(extent / a.period);
+  let best: { period: number; phase: number; coherence: number } | null = null;
+  for (const cells of [n - 1, n, n + 1]) {
+    if (cells < 1) continue;
+    const p = extent / cells;
+    if (Math.abs(p - a.period) > a.period * 0.012) continue;
+    const m = measureAxis(v, p);
+    const off = Math.min(m.phase, p - m.phase);
+    if (off > Math.max(0.5, 0.05 * p)) continue;
+    if (!best || m.coherence > best.coherence) best = { period: p, ...m };
   }
+  return best && best.coherence >= 0.9 * a.coherence ? best : a;
+}
+
+function detectOnProfiles(img: RawImage, profiles: EdgeProfiles, options: GridOptions): Grid {
   const vx = removeBaseline(profiles.x);
   const vy = removeBaseline(profiles.y);
   if (options.logicalSize) {
@@ -136,8 +222,24 @@ export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
   const span = (p: number, extent: number) => Math.min(0.04 * p, (0.5 * p * p) / extent + 0.02);
   const px0 = perAxis(sx);
   const py0 = perAxis(sy);
-  const ax = refineAxis(vx, px0, span(px0, img.width));
-  const ay = refineAxis(vy, py0, span(py0, img.height));
+  const rax = refineAxis(vx, px0, span(px0, img.width));
+  const ray = refineAxis(vy, py0, span(py0, img.height));
+  let ax = rax;
+  let ay = ray;
+  if (rax && ray) {
+    // Snap each axis to whole-canvas cells, but only where the result keeps the
+    // cells as square as the free estimate had them (one axis snapped alone can
+    // pull a right period 0.6 % off).
+    const sx = snapToExtent(vx, img.width, rax);
+    const sy = snapToExtent(vy, img.height, ray);
+    const skew = (a: number, b: number) => Math.abs(a - b) / Math.max(a, b);
+    const allowed = Math.max(0.004, skew(rax.period, ray.period) + 1e-9);
+    if (skew(sx.period, sy.period) <= allowed) {
+      ax = sx;
+      ay = sy;
+    } else if (skew(sx.period, ray.period) <= allowed) ax = sx;
+    else if (skew(rax.period, sy.period) <= allowed) ay = sy;
+  }
   // Pixel art that is already 1:1 has no flat cells, but a short "period" can be
   // found on it by chance. Small images (≤ 256 px: not model output) count as
   // upscaled only with clearly flat cells (edges ≥ 3× stronger on the cuts than

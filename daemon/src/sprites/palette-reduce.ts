@@ -4,8 +4,12 @@ import { countColours, packRgb, type RawImage } from './raw-image.js';
 export interface ReduceOptions {
   /** At most this many colours (default 32). */
   maxColours: number;
-  /** Colours closer than this (ΔE76) are one colour with noise (default 6). */
+  /** Colours closer than this (ΔE76) are one colour with noise (default 3: real shading ramps step by ~4–8). */
   mergeDistance?: number;
+  /** A colour covering at most this share of the pixels (default 0.4 %, at least 2 px)… */
+  rareShare?: number;
+  /** …merges into a commoner colour within this ΔE76 (default 8). */
+  rareDistance?: number;
 }
 
 interface Cluster {
@@ -43,7 +47,7 @@ export function reducePalette(images: RawImage[], options: ReduceOptions): numbe
   colours.forEach(([rgb], i) => {
     rgbToLab((rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255, lab, i * 3);
   });
-  let merge = options.mergeDistance ?? 6;
+  let merge = options.mergeDistance ?? 3;
   let centres: Float64Array[] = [];
   // Leader clustering; widen the radius until at most 256 leaders remain (keeps Ward below O(256³)).
   for (;;) {
@@ -81,7 +85,7 @@ export function reducePalette(images: RawImage[], options: ReduceOptions): numbe
   }
   // Merge pairs: first every pair closer than `merge` (k-means may split one noisy
   // colour between two leaders), then the cheapest (Ward) pairs until the cap holds.
-  const mergeSq = (options.mergeDistance ?? 6) ** 2;
+  const mergeSq = (options.mergeDistance ?? 3) ** 2;
   for (;;) {
     let bi = -1;
     let bj = -1;
@@ -121,6 +125,33 @@ export function reducePalette(images: RawImage[], options: ReduceOptions): numbe
     a.b += b.b;
     clusterLab(a);
     clusters.splice(bj, 1);
+  }
+  // A rare colour (a few pixels) next to a common one is the common one with noise
+  // on it; real shading ramps cover many pixels and stay.
+  const total = clusters.reduce((a, c) => a + c.weight, 0);
+  const rare = Math.max(2, total * (options.rareShare ?? 0.004));
+  const nearSq = (options.rareDistance ?? 8) ** 2;
+  clusters.sort((a, b) => b.weight - a.weight);
+  for (let i = clusters.length - 1; i > 0; i--) {
+    const c = clusters[i] as Cluster;
+    if (c.weight > rare) break;
+    let best = -1;
+    let bestD = nearSq;
+    for (let j = 0; j < i; j++) {
+      const d = labDistanceSq(c.lab, 0, (clusters[j] as Cluster).lab, 0);
+      if (d <= bestD) {
+        bestD = d;
+        best = j;
+      }
+    }
+    if (best < 0) continue;
+    const a = clusters[best] as Cluster;
+    a.weight += c.weight;
+    a.r += c.r;
+    a.g += c.g;
+    a.b += c.b;
+    clusterLab(a);
+    clusters.splice(i, 1);
   }
   return clusters
     .sort((a, b) => b.weight - a.weight)
