@@ -27,8 +27,8 @@ mod remote;
 
 pub use bevy_plugin_core as sprite_core;
 pub use bevy_plugin_core::{
-    DaemonConfig, DaemonStatus, GenerateRequest, JobId, JobSnapshot, JobState, Manifest,
-    ManifestEntry,
+    DaemonConfig, DaemonStatus, FrameTag, GenerateRequest, JobId, JobSnapshot, JobState, Manifest,
+    ManifestEntry, SheetAtlas,
 };
 #[cfg(feature = "egui")]
 pub use editor::{SpriteGenEditorLayout, SpriteGenEditorPlugin};
@@ -38,14 +38,14 @@ pub use messages::{
 };
 pub use param::SpriteGen;
 pub use plugin::{SpriteGenPlugin, SpriteGenService, SpriteGenSystems};
-pub use sprite::{GeneratedSprite, GeneratedSprites, LoadedSprite};
+pub use sprite::{GeneratedSprite, GeneratedSprites, LoadedSprite, PlayTag};
 
 /// `use dgx_pixels_bevy::prelude::*;`
 pub mod prelude {
     #[cfg(feature = "egui")]
     pub use crate::SpriteGenEditorPlugin;
     pub use crate::{
-        GenerateRequest, GeneratedSprite, JobId, SpriteAssetChanged, SpriteGen, SpriteGenPlugin,
-        SpriteJobFailed, SpriteJobFinished, SpriteJobProgress,
+        GenerateRequest, GeneratedSprite, JobId, PlayTag, SpriteAssetChanged, SpriteGen,
+        SpriteGenPlugin, SpriteJobFailed, SpriteJobFinished, SpriteJobProgress,
     };
 }

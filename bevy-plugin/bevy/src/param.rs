@@ -2,7 +2,9 @@
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use bevy_plugin_core::{Catalog, DaemonStatus, GenerateRequest, JobId, JobSnapshot, ManifestEntry};
+use bevy_plugin_core::{
+    Catalog, DaemonStatus, FrameTag, GenerateRequest, JobId, JobSnapshot, ManifestEntry,
+};
 
 use crate::plugin::SpriteGenService;
 use crate::sprite::{GeneratedSprites, LoadedSprite};
@@ -61,6 +63,24 @@ impl SpriteGen<'_> {
     /// The loaded image (and atlas layout for sheets) of a deployed sprite.
     pub fn sprite(&self, name: &str) -> Option<&LoadedSprite> {
         self.sprites.loaded.get(name)
+    }
+
+    /// The frame tags of a sheet (`south`, `south_walk`, …) from its atlas, once loaded.
+    pub fn tags(&self, name: &str) -> &[FrameTag] {
+        self.sprites
+            .loaded
+            .get(name)
+            .and_then(|l| l.atlas.as_deref())
+            .map(|a| a.tags.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The atlas frame indices of `tag` in sheet `name` (for `TextureAtlas::index`).
+    pub fn tag_frames(&self, name: &str, tag: &str) -> Option<std::ops::RangeInclusive<usize>> {
+        self.tags(name)
+            .iter()
+            .find(|t| t.name == tag)
+            .map(|t| t.frames.clone())
     }
 
     /// A sprite's manifest entry (size, grid, revision, source).

@@ -1,12 +1,16 @@
 //! `SpriteGenPlugin`: starts the core service and pumps its events into Bevy each frame.
 
 use bevy::asset::io::file::FileAssetReader;
+use std::path::Path;
+
 use bevy::asset::AssetPlugin;
 use bevy::prelude::*;
 use bevy_plugin_core::{DaemonConfig, Event, JobOptions, Service, ServiceConfig};
 
 use crate::messages::*;
-use crate::sprite::{apply_manifest, promote_loaded, sync_generated_sprites, GeneratedSprites};
+use crate::sprite::{
+    apply_manifest, play_tags, promote_loaded, sync_generated_sprites, GeneratedSprites,
+};
 
 /// Configuration. `Default` starts `dgx-pixels serve` (or `DGX_PIXELS_DAEMON`), watches
 /// `asset_manifest.json` in the game's assets folder and starts the daemon right away.
@@ -40,12 +44,14 @@ impl Default for SpriteGenPlugin {
 pub struct SpriteGenService(pub Service);
 
 /// Ordering: `Pump` moves core events into messages and starts loads, `Promote` swaps in
-/// images that arrived, `Apply` updates sprites. All run in `PreUpdate`, so game systems in
+/// images that arrived, `Animate` steps `PlayTag`s, `Apply` updates sprites. All run in `PreUpdate`, so game systems in
 /// `Update` see the results the same frame.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SpriteGenSystems {
     Pump,
     Promote,
+    /// `PlayTag` animations pick their frame.
+    Animate,
     Apply,
 }
 
@@ -65,6 +71,7 @@ impl Plugin for SpriteGenPlugin {
                 (
                     SpriteGenSystems::Pump,
                     SpriteGenSystems::Promote,
+                    SpriteGenSystems::Animate,
                     SpriteGenSystems::Apply,
                 )
                     .chain(),
@@ -74,6 +81,7 @@ impl Plugin for SpriteGenPlugin {
                 (
                     pump_events.in_set(SpriteGenSystems::Pump),
                     promote_loaded.in_set(SpriteGenSystems::Promote),
+                    play_tags.in_set(SpriteGenSystems::Animate),
                     sync_generated_sprites.in_set(SpriteGenSystems::Apply),
                 ),
             )
@@ -158,7 +166,8 @@ fn pump_events(
                 jobs.cancelled.write(SpriteJobCancelled { job, note });
             }
             Event::Manifest(diff) => {
-                removed.write_batch(apply_manifest(&diff, &mut sprites, &server));
+                let assets_dir = service.0.manifest_path().parent().unwrap_or(Path::new("."));
+                removed.write_batch(apply_manifest(&diff, &mut sprites, &server, assets_dir));
             }
             Event::ManifestError { path, message } => {
                 warn!("{}: {message}", path.display());

@@ -5,12 +5,16 @@
 //! the same frame. Until then entities keep showing the previous version.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bevy::asset::LoadState;
 use bevy::image::{ImageLoaderSettings, ImageSampler, TRANSPARENT_IMAGE_HANDLE};
 use bevy::prelude::*;
-use bevy_plugin_core::{frame_index, plan_updates, AssetAction, JobId, Manifest, ManifestDiff};
+use bevy_plugin_core::{
+    frame_index, plan_updates, tag_frame, AssetAction, JobId, Manifest, ManifestDiff, SheetAtlas,
+};
 
 use crate::messages::{SpriteAssetChanged, SpriteAssetFailed, SpriteAssetRemoved};
 use crate::plugin::SpriteGenService;
@@ -23,6 +27,8 @@ pub struct LoadedSprite {
     pub image: Handle<Image>,
     /// For sheets and tilesets.
     pub layout: Option<Handle<TextureAtlasLayout>>,
+    /// The sheet's frame tags and durations (from its Aseprite atlas), when it has one.
+    pub atlas: Option<Arc<SheetAtlas>>,
     pub revision: Option<u64>,
 }
 
@@ -36,6 +42,7 @@ struct Pending {
     /// The image is in `Assets<Image>` (promotion may still wait for the job's answer).
     arrived: bool,
     layout: Option<TextureAtlasLayout>,
+    atlas: Option<Arc<SheetAtlas>>,
     revision: Option<u64>,
 }
 
@@ -95,6 +102,7 @@ pub(crate) fn apply_manifest(
     diff: &ManifestDiff,
     sprites: &mut GeneratedSprites,
     server: &AssetServer,
+    assets_dir: &Path,
 ) -> Vec<SpriteAssetRemoved> {
     let loaded_paths: HashMap<String, String> = sprites
         .loaded
@@ -121,6 +129,7 @@ pub(crate) fn apply_manifest(
                 g.offset.map(UVec2::from_array),
             )
         });
+        let atlas = read_atlas(&diff.manifest, &update.name, assets_dir);
         sprites.pending.insert(
             update.name.clone(),
             Pending {
@@ -129,6 +138,7 @@ pub(crate) fn apply_manifest(
                 reload,
                 arrived: false,
                 layout,
+                atlas,
                 revision: update.revision,
             },
         );
@@ -142,6 +152,27 @@ pub(crate) fn apply_manifest(
         .into_iter()
         .map(|name| SpriteAssetRemoved { name })
         .collect()
+}
+
+/// The sheet's atlas (a small JSON file the daemon writes before the manifest), parsed; a
+/// missing or bad atlas only costs the tags, with a warning naming the file.
+fn read_atlas(manifest: &Manifest, name: &str, assets_dir: &Path) -> Option<Arc<SheetAtlas>> {
+    let entry = manifest.get(name)?;
+    let (atlas, grid) = (entry.atlas.as_ref()?, entry.grid.as_ref()?);
+    let path = assets_dir.join(atlas);
+    let parsed = std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|json| SheetAtlas::parse(&json, grid));
+    match parsed {
+        Ok(atlas) => Some(Arc::new(atlas)),
+        Err(e) => {
+            warn!(
+                "sprite {name}: atlas {}: {e}; its frame tags are unavailable",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// Swaps in every pending sprite whose image is now in `Assets<Image>`: a first load when
@@ -225,6 +256,7 @@ pub(crate) fn promote_loaded(
                 path: pending.path.clone(),
                 image: pending.image,
                 layout,
+                atlas: pending.atlas,
                 revision: pending.revision,
             },
         );
@@ -268,5 +300,61 @@ pub(crate) fn sync_generated_sprites(
             (Some(layout), Some(index)) => Some(TextureAtlas { layout, index }),
             _ => None,
         };
+    }
+}
+
+/// Plays a sheet's named animation (an atlas frame tag such as `south_walk`) on a
+/// `GeneratedSprite`: `commands.entity(e).insert(PlayTag::new("south_walk"))`. Frame times
+/// come from the atlas; switching tags restarts the timer. A tag the sheet does not have
+/// leaves the frame alone (see [`crate::SpriteGen::tags`]).
+#[derive(Component, Clone, Debug)]
+pub struct PlayTag {
+    pub tag: String,
+    pub paused: bool,
+    elapsed: Duration,
+}
+
+impl PlayTag {
+    pub fn new(tag: impl Into<String>) -> Self {
+        Self {
+            tag: tag.into(),
+            paused: false,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Switches to `tag` (from its first frame) unless it is already playing.
+    pub fn set(&mut self, tag: &str) {
+        if self.tag != tag {
+            self.tag = tag.to_owned();
+            self.elapsed = Duration::ZERO;
+        }
+    }
+}
+
+/// Advances every `PlayTag` and writes the frame into its `GeneratedSprite`.
+pub(crate) fn play_tags(
+    time: Res<Time>,
+    sprites: Res<GeneratedSprites>,
+    mut query: Query<(&mut PlayTag, &mut GeneratedSprite)>,
+) {
+    for (mut play, mut generated) in &mut query {
+        if !play.paused {
+            play.elapsed += time.delta();
+        }
+        let Some(atlas) = sprites
+            .loaded
+            .get(&generated.name)
+            .and_then(|l| l.atlas.as_ref())
+        else {
+            continue;
+        };
+        let Some(tag) = atlas.tag(&play.tag) else {
+            continue;
+        };
+        let frame = tag_frame(atlas, tag, play.elapsed.as_millis() as u64);
+        if generated.frame != frame {
+            generated.frame = frame;
+        }
     }
 }

@@ -15,9 +15,9 @@ use bevy::image::{CompressedImageFormats, ImageLoader, ImagePlugin, TRANSPARENT_
 use bevy::prelude::*;
 use dgx_pixels_bevy::sprite_core::testing::{daemon_cli_or_skip, EmbeddedWorker};
 use dgx_pixels_bevy::{
-    DaemonStatus, GenerateRequest, GeneratedSprite, GeneratedSprites, JobId, SpriteAssetChanged,
-    SpriteAssetRemoved, SpriteGen, SpriteGenPlugin, SpriteJobCancelled, SpriteJobFailed,
-    SpriteJobFinished, SpriteJobProgress,
+    DaemonStatus, GenerateRequest, GeneratedSprite, GeneratedSprites, JobId, PlayTag,
+    SpriteAssetChanged, SpriteAssetRemoved, SpriteGen, SpriteGenPlugin, SpriteJobCancelled,
+    SpriteJobFailed, SpriteJobFinished, SpriteJobProgress,
 };
 
 /// What the game saw, in order.
@@ -369,6 +369,33 @@ fn an_animation_sheet_arrives_with_an_atlas_layout_of_its_grid() {
         .expect("the entity shows an atlas frame");
     assert_eq!(atlas.index, 2);
     assert_eq!(atlas.layout, *loaded.layout.as_ref().unwrap());
+
+    // The sheet's Aseprite atlas names its animation; PlayTag plays it through every frame.
+    let tags = &loaded
+        .atlas
+        .as_ref()
+        .expect("the sheet's atlas was read")
+        .tags;
+    let tag = tags.first().expect("an animation tag").clone();
+    assert_eq!(tag.frames, 0..=3, "{tags:?}");
+    game.app
+        .world_mut()
+        .entity_mut(entity)
+        .insert(PlayTag::new(tag.name.clone()));
+    let mut shown = std::collections::BTreeSet::new();
+    let until = Instant::now() + Duration::from_millis(1500);
+    game.run_until("a full animation cycle", 10, |app| {
+        if let Some(a) = &app.world().get::<Sprite>(entity).unwrap().texture_atlas {
+            shown.insert(a.index);
+        }
+        Instant::now() > until
+    });
+    assert_eq!(
+        shown.into_iter().collect::<Vec<_>>(),
+        vec![0, 1, 2, 3],
+        "PlayTag shows every frame of {}",
+        tag.name
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! client, the daemon supervisor, the job layer, the manifest model and its watcher, and the
 //! [`Service`] facade a Bevy resource holds.
 
+pub mod atlas;
 pub mod catalog;
 pub mod daemon;
 pub mod events;
@@ -19,6 +20,7 @@ pub mod watch;
 #[doc(hidden)]
 pub mod testing;
 
+pub use atlas::{tag_frame, FrameTag, SheetAtlas, TagDirection};
 pub use catalog::Catalog;
 pub use daemon::{DaemonConfig, DaemonError, DaemonStatus, RestartPolicy};
 pub use events::Event;
