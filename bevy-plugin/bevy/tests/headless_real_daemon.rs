@@ -94,14 +94,14 @@ struct Game {
     app: App,
     assets: PathBuf,
     _worker: EmbeddedWorker,
-    _tmp: tempfile::TempDir,
+    _tmp: dgx_pixels_bevy::sprite_core::testing::TempDir,
 }
 
 impl Game {
     /// `None` only when `DGX_PIXELS_E2E=skip`.
     fn start(step_ms: u32) -> Option<Game> {
         let cli = daemon_cli_or_skip("headless Bevy end-to-end test")?;
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = dgx_pixels_bevy::sprite_core::testing::TempDir::new();
         let assets = tmp.path().join("assets");
         std::fs::create_dir_all(&assets).unwrap();
         let worker = EmbeddedWorker::start(&cli, &tmp.path().join("worker-out"), step_ms);

@@ -68,7 +68,7 @@ fn run_until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) 
 
 #[test]
 fn a_deployed_sprite_reaches_the_component_and_a_new_revision_keeps_its_handle() {
-    let root = tempfile::tempdir().unwrap();
+    let root = dgx_pixels_bevy::sprite_core::testing::TempDir::new();
     let assets = root.path().join("assets");
     std::fs::create_dir_all(&assets).unwrap();
     let mut app = App::new();

@@ -11,6 +11,43 @@ use std::time::{Duration, Instant};
 
 use crate::DaemonConfig;
 
+/// A fresh directory under the system temp dir, removed on drop (std only, so the adapter's
+/// tests need no dev-dependency that would change the game build's feature set).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dgx-pixels-test-{}-{n}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("creating a temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// `daemon/dist/cli.js` of this repository (or `DGX_PIXELS_DAEMON_CLI`), when built.
 pub fn daemon_cli() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("DGX_PIXELS_DAEMON_CLI") {

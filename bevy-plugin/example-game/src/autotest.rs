@@ -9,7 +9,9 @@
 //!    Generate) → `editor.png` while the job runs, then waits for its sprite;
 //! 4. measures deploy → first rendered frame showing the new pixels, for `deploy_to_bevy`
 //!    through the daemon and for Bevy's own reload of an overwritten file (the baseline);
-//! 5. writes `report.json` and keeps running (for BRP checks) until it is told to exit.
+//! 5. generates the `walker` character set, presses → (an injected key) and checks the walker
+//!    plays `east_walk`, then stands facing east when the key is released;
+//! 6. writes `report.json` and keeps running (for BRP checks) until it is told to exit.
 //!
 //! Every wait has a deadline; a failure writes `report.json` with the reason and exits 1.
 
@@ -159,6 +161,11 @@ enum Step {
         i: usize,
         phase: Phase,
     },
+    Character {
+        job: Option<JobId>,
+        stage: u32,
+        at_frame: u64,
+    },
     Done,
 }
 
@@ -190,6 +197,8 @@ struct Scenario {
     hero_frames: Option<u64>,
     editor_prompt: String,
     deploy_result: Arc<Mutex<Option<Result<SystemTime, String>>>>,
+    character_tags: Vec<String>,
+    walk_frames: std::collections::BTreeSet<usize>,
     notes: Vec<String>,
 }
 
@@ -229,6 +238,8 @@ fn finish(
         "failure": failure,
         "hero_frames_after_manifest_event": scenario.hero_frames,
         "editor_prompt": scenario.editor_prompt,
+        "character_tags": scenario.character_tags,
+        "walk_frames_seen": scenario.walk_frames,
         "latency": {
             "deploy_to_bevy": summary(&scenario.ours),
             "deploy_frames_after_manifest_event": scenario.ours_after_event,
@@ -285,6 +296,7 @@ struct Ctx<'w, 's> {
     service: Res<'w, SpriteGenService>,
     layout: Option<Res<'w, SpriteGenEditorLayout>>,
     window: Query<'w, 's, Entity, With<PrimaryWindow>>,
+    walker: Query<'w, 's, (&'static PlayTag, &'static GeneratedSprite), With<crate::Walker>>,
     window_events: MessageWriter<'w, WindowEvent>,
     keys: MessageWriter<'w, KeyboardInput>,
 }
@@ -462,7 +474,16 @@ fn advance(step: Step, scenario: &mut Scenario, ctx: &mut Ctx) -> Result<Step, S
             }
             Ok(Step::EditorJob)
         }
-        Step::Measure { i, .. } if i >= ctx.test.samples => Ok(Step::Done),
+        Step::Measure { i, .. } if i >= ctx.test.samples => Ok(Step::Character {
+            job: None,
+            stage: 0,
+            at_frame: frame,
+        }),
+        Step::Character {
+            job,
+            stage,
+            at_frame,
+        } => character(job, stage, at_frame, scenario, ctx),
         Step::Measure { i, phase } => measure(i, phase, scenario, ctx),
         Step::Done => Ok(Step::Done),
     }
@@ -730,6 +751,117 @@ fn measure(i: usize, phase: Phase, scenario: &mut Scenario, ctx: &mut Ctx) -> Re
     }
 }
 
+/// Generates the walker's character set, then walks it east with an injected → key.
+fn character(
+    job: Option<JobId>,
+    stage: u32,
+    at_frame: u64,
+    scenario: &mut Scenario,
+    ctx: &mut Ctx,
+) -> Result<Step, String> {
+    let frame = ctx.frames.n;
+    let Some(job) = job else {
+        let job = ctx.sprite_gen.generate(
+            GenerateRequest::character(crate::WALKER, "a knight in a red tabard", 4)
+                .size(32, 32)
+                .animation("walk", 4),
+        );
+        return Ok(Step::Character {
+            job: Some(job),
+            stage,
+            at_frame: frame,
+        });
+    };
+    if let Some(err) = job_error(&ctx.sprite_gen, job) {
+        return Err(format!("generate_character: {err}"));
+    }
+    let wait = Step::Character {
+        job: Some(job),
+        stage,
+        at_frame,
+    };
+    let tags: Vec<String> = ctx
+        .sprite_gen
+        .tags(crate::WALKER)
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    if tags.is_empty() || frame < at_frame + 3 {
+        return Ok(wait);
+    }
+    let window = ctx.window.single().map_err(|e| format!("no window: {e}"))?;
+    let key = |state| KeyboardInput {
+        key_code: KeyCode::ArrowRight,
+        logical_key: Key::ArrowRight,
+        state,
+        text: None,
+        repeat: false,
+        window,
+    };
+    let walker = ctx
+        .walker
+        .single()
+        .map_err(|e| format!("no walker entity: {e}"))?;
+    let (play, generated) = (walker.0.tag.clone(), walker.1.frame);
+    let next = |stage| {
+        Ok(Step::Character {
+            job: Some(job),
+            stage,
+            at_frame: frame,
+        })
+    };
+    match stage {
+        0 => {
+            for want in [
+                "south",
+                "east",
+                "south_walk",
+                "east_walk",
+                "north_walk",
+                "west_walk",
+            ] {
+                if !tags.iter().any(|t| t == want) {
+                    return Err(format!("the walker's atlas has no tag {want}: {tags:?}"));
+                }
+            }
+            scenario.character_tags = tags;
+            ctx.keys.write(key(ButtonState::Pressed));
+            next(1)
+        }
+        // Held for a while: the walker plays east_walk through its frames.
+        1..=20 => {
+            let range = ctx
+                .sprite_gen
+                .tag_frames(crate::WALKER, "east_walk")
+                .ok_or("no east_walk frames")?;
+            if play != "east_walk" || !range.contains(&generated) {
+                return Err(format!(
+                    "holding → shows tag {play} frame {generated}, expected east_walk {range:?}"
+                ));
+            }
+            scenario.walk_frames.insert(generated);
+            if stage == 20 {
+                ctx.keys.write(key(ButtonState::Released));
+            }
+            next(stage + 1)
+        }
+        _ => {
+            if scenario.walk_frames.len() < 2 {
+                return Err(format!(
+                    "east_walk never changed frame: {:?}",
+                    scenario.walk_frames
+                ));
+            }
+            if play != "east" {
+                return Err(format!(
+                    "after releasing →, the walker plays {play}, expected east"
+                ));
+            }
+            Ok(Step::Done)
+        }
+    }
+}
+
 fn ms_between(from: SystemTime, to: SystemTime) -> f64 {
     to.duration_since(from).unwrap_or_default().as_secs_f64() * 1000.0
 }
@@ -761,6 +893,7 @@ fn step_name(step: &Step) -> &'static str {
         Step::Editor { .. } => "editor input",
         Step::EditorJob => "editor job",
         Step::Measure { .. } => "latency measurement",
+        Step::Character { .. } => "character set walking",
         Step::Done => "done",
     }
 }

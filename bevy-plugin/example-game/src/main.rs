@@ -38,6 +38,9 @@ pub const CLEAR: [u8; 3] = [24, 26, 33];
 pub const HERO_AT: (i32, i32) = (200, 40);
 pub const PROBE_AT: (i32, i32) = (136, -140);
 pub const BASELINE_AT: (i32, i32) = (264, -140);
+pub const WALKER_AT: (i32, i32) = (40, 60);
+/// The character set the arrow keys walk around: 4 facings, a 4-frame walk.
+pub const WALKER: &str = "walker";
 /// A plain asset (not in the manifest) that Bevy's own file watcher reloads: the baseline.
 pub const BASELINE_FILE: &str = "baseline.png";
 
@@ -109,7 +112,7 @@ fn main() -> AppExit {
             RemoteHttpPlugin::default().with_port(brp_port),
         ))
         .add_systems(Startup, setup)
-        .add_systems(Update, (animate_sheets, log_jobs));
+        .add_systems(Update, (animate_sheets, walk_with_arrow_keys, log_jobs));
     match autotest {
         Some(test) => {
             if assets.join(BASELINE_FILE).exists() {
@@ -136,6 +139,12 @@ fn setup(mut commands: Commands) {
     commands.spawn((Camera2d, Msaa::Off));
     commands.spawn((GeneratedSprite::new("hero"), at(HERO_AT)));
     commands.spawn((GeneratedSprite::new("probe"), at(PROBE_AT)));
+    commands.spawn((
+        GeneratedSprite::new(WALKER),
+        PlayTag::new("south"),
+        Walker,
+        at(WALKER_AT),
+    ));
     commands.spawn((GeneratedSprite::new("slime"), at((-40, 120))));
     commands.spawn((
         GeneratedSprite::new("knight_walk"),
@@ -149,6 +158,37 @@ fn spawn_baseline(mut commands: Commands, server: Res<AssetServer>) {
         Sprite::from_image(server.load(BASELINE_FILE)),
         at(BASELINE_AT),
     ));
+}
+
+/// The character the arrow keys move.
+#[derive(Component)]
+pub struct Walker;
+
+/// Arrow keys: face and walk that way (`east_walk` …); no key: stand still facing the same
+/// way (`east`). The tags come from the character sheet's atlas.
+pub fn walk_with_arrow_keys(
+    keys: Res<ButtonInput<KeyCode>>,
+    time: Res<Time>,
+    mut walkers: Query<(&mut PlayTag, &mut Transform), With<Walker>>,
+) {
+    let pressed = [
+        (KeyCode::ArrowDown, "south", Vec2::NEG_Y),
+        (KeyCode::ArrowLeft, "west", Vec2::NEG_X),
+        (KeyCode::ArrowRight, "east", Vec2::X),
+        (KeyCode::ArrowUp, "north", Vec2::Y),
+    ]
+    .into_iter()
+    .find(|(key, ..)| keys.pressed(*key));
+    for (mut play, mut transform) in &mut walkers {
+        let facing = play.tag.trim_end_matches("_walk").to_owned();
+        match pressed {
+            Some((_, toward, step)) => {
+                play.set(&format!("{toward}_walk"));
+                transform.translation += (step * 48.0 * time.delta_secs()).extend(0.0);
+            }
+            None => play.set(&facing),
+        }
+    }
 }
 
 /// Once the daemon is ready and the manifest has been read, ask for what is missing.
@@ -166,6 +206,13 @@ fn request_missing_sprites(sprite_gen: SpriteGen, mut asked: Local<bool>) {
             let job = sprite_gen.generate(request);
             info!("asked for {name}: {job}");
         }
+    }
+    if sprite_gen.entry(WALKER).is_none() {
+        sprite_gen.generate(
+            GenerateRequest::character(WALKER, "a knight in a red tabard", 4)
+                .size(32, 32)
+                .animation("walk", 4),
+        );
     }
 }
 

@@ -208,7 +208,7 @@ impl JobManager {
             cancel: Some(cancel.clone()),
         };
         let submitted = client.call_tool(
-            "generate_sprite",
+            request.tool,
             request.to_arguments(self.opts.submit_wait_s),
             &opts(self.opts.submit_wait_s),
         );
@@ -222,7 +222,7 @@ impl JobManager {
                 daemon_job_id
             }
             Ok(Ok(ended)) => return ended_outcome(ended),
-            Ok(Err(detail)) => return Outcome::Failed(format!("generate_sprite: {detail}")),
+            Ok(Err(detail)) => return Outcome::Failed(format!("{}: {detail}", request.tool)),
             Err(McpError::Cancelled { .. }) => {
                 // The daemon cancels the job itself when its generate_sprite call is cancelled.
                 return Outcome::Cancelled(None);

@@ -1,4 +1,5 @@
-//! What a game asks the daemon to generate, turned into `generate_sprite` arguments.
+//! What a game asks the daemon to generate, turned into `generate_sprite` (or
+//! `generate_character`) arguments.
 
 use serde_json::{json, Map, Value};
 
@@ -21,7 +22,10 @@ pub struct GenerateRequest {
     pub seed: Option<u64>,
     pub negative_prompt: Option<String>,
     pub deploy: bool,
-    /// Any other `generate_sprite` argument (steps, cfg_scale, lora, tileset_grid …).
+    /// The daemon tool that makes it: `generate_sprite`, or `generate_character` for
+    /// [`GenerateRequest::character`].
+    pub tool: &'static str,
+    /// Any other tool argument (steps, cfg_scale, lora, tileset_grid, directions …).
     pub extra: Map<String, Value>,
 }
 
@@ -40,8 +44,31 @@ impl GenerateRequest {
             seed: None,
             negative_prompt: None,
             deploy: true,
+            tool: "generate_sprite",
             extra: Map::new(),
         }
+    }
+
+    /// A character set named `name`: the figure in `directions` (4 or 8) facings, one sheet
+    /// with an Aseprite atlas whose frame tags are `<facing>` (still) and `<facing>_<animation>`
+    /// (`south_walk` …). Add animations with [`GenerateRequest::animation`].
+    pub fn character(name: impl Into<String>, prompt: impl Into<String>, directions: u8) -> Self {
+        let mut request = Self::sprite(name, prompt);
+        request.tool = "generate_character";
+        request.extra.insert("directions".into(), json!(directions));
+        request
+    }
+
+    /// For a character: an animation of `frames` frames in every facing (`walk`, `idle` …).
+    pub fn animation(mut self, name: impl Into<String>, frames: u32) -> Self {
+        let entry = self
+            .extra
+            .entry("animations")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = entry {
+            list.push(json!({"name": name.into(), "frames": frames}));
+        }
+        self
     }
 
     pub fn style(mut self, style: impl Into<String>) -> Self {
@@ -126,6 +153,22 @@ mod tests {
             req.to_arguments(0.0),
             json!({"prompt": "green slime", "name": "slime", "deploy": true, "wait_s": 0.0,
                    "size": [32, 32], "palette": "pico8", "animation_frames": 4, "steps": 8})
+        );
+        assert_eq!(req.tool, "generate_sprite");
+    }
+
+    #[test]
+    fn a_character_goes_to_generate_character_with_its_animations() {
+        let req = GenerateRequest::character("hero", "a knight", 4)
+            .size(32, 32)
+            .animation("walk", 4)
+            .animation("idle", 2);
+        assert_eq!(req.tool, "generate_character");
+        assert_eq!(
+            req.to_arguments(0.0),
+            json!({"prompt": "a knight", "name": "hero", "deploy": true, "wait_s": 0.0,
+                   "size": [32, 32], "directions": 4,
+                   "animations": [{"name": "walk", "frames": 4}, {"name": "idle", "frames": 2}]})
         );
     }
 }
