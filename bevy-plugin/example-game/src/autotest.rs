@@ -524,14 +524,17 @@ fn editor_input(
             window,
         })
     };
+    // Each input goes to where the widget is now: the panel grows as jobs and sprites come in.
     match stage {
         0 => {
             ctx.window_events.write(move_to(prompt.center()));
         }
         1 => {
+            ctx.window_events.write(move_to(prompt.center()));
             ctx.window_events.write(button(ButtonState::Pressed));
         }
         2 => {
+            ctx.window_events.write(move_to(prompt.center()));
             ctx.window_events.write(button(ButtonState::Released));
         }
         3 => {
@@ -558,9 +561,11 @@ fn editor_input(
             ctx.window_events.write(move_to(generate.center()));
         }
         5 => {
+            ctx.window_events.write(move_to(generate.center()));
             ctx.window_events.write(button(ButtonState::Pressed));
         }
         6 => {
+            ctx.window_events.write(move_to(generate.center()));
             ctx.window_events.write(button(ButtonState::Released));
         }
         _ => {
