@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { DaemonErrorCode } from '../errors.js';
+import type { CharacterInfo } from './character.js';
 import type { DeployResult } from './results.js';
 
 /**
@@ -60,6 +61,10 @@ export interface JobView {
   cached: boolean;
   deployed: DeployResult | undefined;
   thumbnailPng: Buffer | undefined;
+  /** A sheet's Aseprite json-hash atlas (character sets): deployed beside the PNG, else in the state dir. */
+  atlasPath: string | undefined;
+  /** A character set's facings, tags, grid, palette and anchor (generate_character). */
+  character: CharacterInfo | undefined;
   error: string | undefined;
   /** The DaemonError code behind `error`, for tool-error wording. */
   errorCode: DaemonErrorCode | undefined;
@@ -113,6 +118,8 @@ export function newJobView(
     cached: false,
     deployed: undefined,
     thumbnailPng: undefined,
+    atlasPath: undefined,
+    character: undefined,
     error: undefined,
     errorCode: undefined,
     ...results,
