@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -275,6 +275,65 @@ describe('generate_character through the SDK client and the embedded worker', ()
     expect([r.character.frame_width, r.character.frame_height]).toEqual([32, 32]);
     expect(r.character.worker_jobs).toBe(10); // 5 facings drawn × (still + walk)
     expect(r.character.anchor.y).toBe(31); // feet on the bottom row of a fixed-size frame
+  });
+
+  it('a kind: character recipe is built by rebuild_sprites; a palette change is redone from the cached raw frames without the GPU', async () => {
+    const recipe = (palette: string) =>
+      [
+        'version: 1',
+        'defaults: { resolution: [128, 128] }',
+        'sprites:',
+        '  - name: npc',
+        '    kind: character',
+        '    prompt: green archer',
+        '    directions: 4',
+        '    animations: [{ name: walk, frames: 4 }]',
+        '    size: [32, 32]',
+        `    palette: ${palette}`,
+        '    seed: 5',
+        '',
+      ].join('\n');
+    await writeFile(join(dir, 'sprites.yaml'), recipe('auto'));
+    type Report = { rebuilt: string[]; generated: number; from_cache: number; failed: unknown[] };
+    const first = (await daemon.call('rebuild_sprites', {})).structuredContent as Report;
+    expect(first.failed).toEqual([]);
+    expect(first).toMatchObject({ rebuilt: ['npc'], generated: 1, from_cache: 0 });
+    const manifest = JSON.parse(await readFile(join(dir, 'assets', 'asset_manifest.json'), 'utf8'));
+    const entry = manifest.sprites.find((e: { name: string }) => e.name === 'npc');
+    expect(entry).toMatchObject({
+      kind: 'sheet',
+      atlas: 'sprites/npc.json',
+      grid: { columns: 5, rows: 4, frame_width: 32, frame_height: 32 },
+    });
+    const atlas = JSON.parse(
+      await readFile(join(dir, 'assets', 'sprites', 'npc.json'), 'utf8'),
+    ) as Atlas;
+    expect(atlas.meta.frameTags.map((t) => t.name)).toEqual(
+      ['south', 'west', 'east', 'north'].flatMap((f) => [f, `${f}_walk`]),
+    );
+
+    await writeFile(join(dir, 'sprites.yaml'), recipe('pico-8'));
+    const second = (await daemon.call('rebuild_sprites', {})).structuredContent as Report;
+    expect(second.failed).toEqual([]);
+    expect(second).toMatchObject({ rebuilt: ['npc'], generated: 0, from_cache: 1 });
+    const { data } = await sharp(join(dir, 'assets', 'sprites', 'npc.png'))
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const pico8 = new Set(
+      (
+        (await daemon.call('list_styles', {})).structuredContent as {
+          palettes: { name: string; colours?: string[]; colors?: string[] }[];
+        }
+      ).palettes
+        .find((p) => p.name === 'pico-8')
+        ?.colours?.map((c) => c.toLowerCase()) ?? [],
+    );
+    const used = new Set<string>();
+    for (let p = 0; p < data.length; p += 4)
+      if ((data[p + 3] as number) > 0) used.add(hex(data, p));
+    expect(pico8.size).toBeGreaterThan(0);
+    expect([...used].filter((c) => !pico8.has(c))).toEqual([]);
   });
 
   it('without the pose extension (a Python-like worker) the call fails at once, naming the worker and pose', async () => {
