@@ -29,9 +29,10 @@ import { recoverFinished, recoverFromJournal } from './recover-job.js';
 import type { DeployResult, RebuildReport } from './results.js';
 import { listPalettes, listStyles, type RebuildProgress, resolveAssetsRoot } from './stages.js';
 
-export type { CharacterInfo, CharacterRequest } from './character.js';
+export type { CharacterRequest } from './character.js';
 export type { GenerationBackend, WorkerStatusView } from './generation-backend.js';
 export {
+  type CharacterInfo,
   type GenerationRequest,
   type JobStatus,
   type JobView,

@@ -1,6 +1,5 @@
 import type { EventEmitter } from 'node:events';
 import type { DaemonErrorCode } from '../errors.js';
-import type { CharacterInfo } from './character.js';
 import type { DeployResult } from './results.js';
 
 /**
@@ -38,6 +37,22 @@ export interface GenerationRequest {
   /** Assets root for deploy; default deployment.bevy_assets_base. */
   assetsDir?: string | undefined;
   thumbnail?: { maxSize: number; maxBytes: number } | undefined;
+}
+
+/** What a finished character job (generate_character) adds to its view. */
+export interface CharacterInfo {
+  seed: number;
+  directions: 4 | 8;
+  facings: string[];
+  columns: number;
+  rows: number;
+  frameWidth: number;
+  frameHeight: number;
+  tags: Record<string, [number, number]>;
+  palette: string[];
+  anchor: { x: number; y: number };
+  /** Worker jobs run (0 when answered from the raw-output cache). */
+  workerJobs: number;
 }
 
 export interface JobView {

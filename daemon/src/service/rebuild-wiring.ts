@@ -30,7 +30,7 @@ export async function createRebuildWiring(
     concurrency: Math.max(2, workerEndpoints(config).length),
     async generate(p: GenerationParams, name: string): Promise<Buffer> {
       if (p.character !== undefined) {
-        const { generateCharacterRaw } = await import('./character.js');
+        const { generateCharacterRaw } = await import('./character-raw.js');
         const layout = sprites.characterLayout(
           p.character.directions,
           p.character.animations,
