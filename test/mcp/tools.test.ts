@@ -10,6 +10,7 @@ afterEach(async () => {
 const TOOLS = [
   'generate_sprite',
   'generate_batch',
+  'generate_character',
   'deploy_to_bevy',
   'get_job',
   'wait_job',
@@ -321,5 +322,32 @@ describe('jobs across a daemon restart', () => {
       /no job with id "..\/..\/etc\/passwd"/,
     );
     await restarted.close();
+  });
+});
+
+describe('generate_character', () => {
+  it('fails at once, naming the worker and the missing pose extension, when no worker has it', async () => {
+    h = await inMemoryHarness();
+    const result = await h.call('generate_character', { prompt: 'red knight' });
+    expect(result.isError).toBe(true);
+    expect(firstText(result)).toMatch(
+      /no DGX worker advertises the "pose" extension.*fake lists no extensions/,
+    );
+    expect(h.generation.submitted).toBe(0);
+  });
+
+  it('refuses a bad animation name and bad directions, one line each', async () => {
+    h = await inMemoryHarness();
+    const result = await h.call('generate_character', {
+      prompt: 'red knight',
+      directions: 6,
+      animations: [{ name: 'Walk!', frames: 4 }],
+    });
+    expect(result.isError).toBe(true);
+    const text = firstText(result);
+    expect(text).toContain('Validation error in directions: Directions must be 4 or 8');
+    expect(text).toContain(
+      'Validation error in animations: Animations must be a list of {name, frames}',
+    );
   });
 });

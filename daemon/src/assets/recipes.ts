@@ -55,6 +55,23 @@ const RecipeFields = {
     .optional(),
   /** Post-processing overrides (outline, colours, background, trim, ...), passed to the sprite pipeline. */
   postprocess: z.record(z.string(), z.unknown()).optional(),
+  /** `character`: one figure in 4 or 8 facings with named animations, one sheet + atlas (generate_character). */
+  kind: z.enum(['sprite', 'character']).optional(),
+  /** character: 4 or 8 facings (default 4). */
+  directions: z.union([z.literal(4), z.literal(8)]).optional(),
+  /** character: named animations per facing (tag `<facing>_<name>`). */
+  animations: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
+        frames: z.number().int().min(1).max(16),
+        duration_ms: z.number().int().min(10).max(10_000).optional(),
+      }),
+    )
+    .max(8)
+    .optional(),
+  /** character: west-side facings mirrored from east-side ones (default true). */
+  mirror: z.boolean().optional(),
 };
 
 export const RecipeSchema = z.strictObject({ name: z.string().min(1), ...RecipeFields });
@@ -81,6 +98,15 @@ export interface GenerationParams {
   resolution: [number, number];
   frames?: number;
   tileset?: { columns: number; rows: number };
+  /** A character set: the worker draws every (facing, animation) with the `pose` extension. */
+  character?: CharacterRecipe;
+}
+
+/** A character recipe's set: what the worker draws and how the sheet is laid out. */
+export interface CharacterRecipe {
+  directions: 4 | 8;
+  animations: { name: string; frames: number; duration_ms?: number | undefined }[];
+  mirror: boolean;
 }
 
 /** What the post-processing pipeline is told (no GPU needed to redo it). */
@@ -90,6 +116,8 @@ export interface ProcessSettings {
   palette?: string | string[];
   frames?: number;
   tileset?: { columns: number; rows: number };
+  /** A character set (frame durations included; they change no raw pixel). */
+  character?: CharacterRecipe;
   postprocess: Record<string, unknown>;
 }
 
@@ -130,6 +158,14 @@ function resolveRecipe(recipe: Recipe, defaults: z.infer<typeof DefaultsSchema>)
     postprocess: { ...defaults.postprocess, ...recipe.postprocess },
   };
   const seed = r.seed ?? Number.parseInt(hashOf(`seed:${r.name}`).slice(0, 8), 16);
+  const character: CharacterRecipe | undefined =
+    r.kind === 'character'
+      ? {
+          directions: r.directions ?? 4,
+          animations: (r.animations ?? []).map((a) => defined({ ...a })),
+          mirror: r.mirror ?? true,
+        }
+      : undefined;
   const generation = defined({
     prompt: r.prompt,
     negative_prompt: r.negative_prompt,
@@ -142,6 +178,11 @@ function resolveRecipe(recipe: Recipe, defaults: z.infer<typeof DefaultsSchema>)
     resolution: r.resolution ?? [1024, 1024],
     frames: r.frames,
     tileset: r.tileset,
+    // frame durations are post-processing only: a change of timing needs no GPU
+    character: character && {
+      ...character,
+      animations: character.animations.map(({ name, frames }) => ({ name, frames })),
+    },
   }) as GenerationParams;
   const processing = defined({
     style: r.style,
@@ -149,6 +190,7 @@ function resolveRecipe(recipe: Recipe, defaults: z.infer<typeof DefaultsSchema>)
     palette: r.palette,
     frames: r.frames,
     tileset: r.tileset,
+    character,
     postprocess: r.postprocess,
   }) as ProcessSettings;
   return {
@@ -207,6 +249,24 @@ export function parseRecipes(
       );
     }
     seen.add(recipe.name);
+    const characterOnly = (['directions', 'animations', 'mirror'] as const).filter(
+      (k) => recipe[k] !== undefined,
+    );
+    if (recipe.kind !== 'character' && characterOnly.length > 0) {
+      throw new DaemonError(
+        'VALIDATION',
+        `${file} sprites[${i}] ("${recipe.name}"): ${characterOnly.join(', ')} belong to kind: character; add kind: character or remove them`,
+      );
+    }
+    if (
+      recipe.kind === 'character' &&
+      (recipe.frames !== undefined || recipe.tileset !== undefined)
+    ) {
+      throw new DaemonError(
+        'VALIDATION',
+        `${file} sprites[${i}] ("${recipe.name}"): a kind: character entry takes animations: [{name, frames}], not frames or tileset`,
+      );
+    }
     if (recipe.frames !== undefined && recipe.tileset !== undefined) {
       throw new DaemonError(
         'VALIDATION',

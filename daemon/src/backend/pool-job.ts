@@ -116,6 +116,19 @@ export async function runPoolJob(
     }
   }
 
+  if (params.pose !== undefined) {
+    // only workers that advertise `pose` may get it: the Python worker would drop it silently
+    const caps = await pool.capabilities();
+    const lacking = caps.filter((c) => !c.extensions?.includes('pose'));
+    for (const w of pool.workers) if (lacking.some((c) => c.name === w.client.name)) tried.add(w);
+    if (lacking.length === caps.length) {
+      return {
+        status: 'failed',
+        code: 'JOB_FAILED',
+        error: missingExtension('pose', lacking),
+      };
+    }
+  }
   for (let attempt = 1; attempt <= pool.attemptsPerJob && !cancelled; attempt++) {
     const worker = pool.pickWorker(tried);
     if (worker === undefined) break;
@@ -137,4 +150,23 @@ export async function runPoolJob(
     error:
       only ?? `no DGX worker could run job ${jobId}: ${errors.join('; ') || 'no worker available'}`,
   };
+}
+
+/** The error of a job no worker can run: which worker lacks `extension`, and the fix. */
+export function missingExtension(
+  extension: string,
+  lacking: readonly {
+    name: string;
+    extensions: string[] | undefined;
+    error?: string | undefined;
+  }[],
+): string {
+  const why = lacking
+    .map((c) =>
+      c.extensions === undefined
+        ? `${c.name} did not answer capabilities (${c.error ?? 'no reply'})`
+        : `${c.name} lists ${c.extensions.length > 0 ? c.extensions.join(', ') : 'no extensions'}`,
+    )
+    .join('; ');
+  return `no DGX worker advertises the "${extension}" extension a character set needs: ${why}. Run an embedded worker with the procedural engine (dgx-pixels worker) and add it to backend.workers`;
 }

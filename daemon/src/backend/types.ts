@@ -1,5 +1,6 @@
 import type { DaemonErrorCode } from '../errors.js';
 import type { GenerateRequest, GenerationStage } from '../protocol/messages.js';
+import type { Pose } from '../protocol/pose.js';
 
 /**
  * What a caller asks a worker to generate (camelCase; converted to the wire's
@@ -26,6 +27,11 @@ export interface GenerateParams {
   style?: string | undefined;
   /** extension: ask for inline PNG bytes in job_complete (default: config backend.return_image). */
   returnImage?: boolean | undefined;
+  /**
+   * extension `pose` (protocol/pose.ts): a character's facing and animation. The pool
+   * sends it only to workers whose `capabilities` list `pose`.
+   */
+  pose?: Pose | undefined;
 }
 
 /** Progress as shown to people: clamped to 0..100 and never going backwards. */
@@ -132,6 +138,14 @@ export interface WorkerHealth {
   error?: string | undefined;
 }
 
+/** One worker's protocol extensions as `WorkerPool.capabilities()` reports them. */
+export interface WorkerCapabilities {
+  name: string;
+  /** Extension names; [] for a worker without `capabilities`; undefined when it did not answer. */
+  extensions: string[] | undefined;
+  error?: string | undefined;
+}
+
 /** camelCase params → the wire's generate request, optional fields omitted when unset. */
 export function toGenerateRequest(
   id: string,
@@ -155,5 +169,6 @@ export function toGenerateRequest(
   if (p.seed !== undefined) req.seed = p.seed;
   if (p.negativePrompt !== undefined) req.negative_prompt = p.negativePrompt;
   if (p.style !== undefined) req.style = p.style;
+  if (p.pose !== undefined) req.pose = { facing: p.pose.facing, animation: p.pose.animation };
   return req;
 }

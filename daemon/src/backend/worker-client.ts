@@ -37,6 +37,8 @@ export class WorkerClient {
   readonly curve: CurveClientKeys | undefined;
   /** undefined until known; false once the worker answered job_status with "Unknown request type". */
   jobStatusSupported: boolean | undefined;
+  /** Extensions the worker listed in capabilities_info; empty once it answered "Unknown request type". */
+  private extensionsKnown: Promise<ReadonlySet<string>> | undefined;
   /** Last status_info received (any caller). */
   lastStatus: StatusInfo | undefined;
   /** Directories where this worker's results were seen (local side), scanned when a result is missed. */
@@ -194,6 +196,27 @@ export class WorkerClient {
   }
 
   /**
+   * Extension `capabilities`: the extension names the worker honours, asked once and
+   * remembered (a worker that answers "Unknown request type", like the Python one,
+   * has none). A worker that does not answer is asked again next time. Throws
+   * WORKER_TIMEOUT / WORKER_UNREACHABLE when it does not answer.
+   */
+  capabilities(timeoutMs = this.opts.requestTimeoutMs): Promise<ReadonlySet<string>> {
+    this.extensionsKnown ??= this.call({ type: 'capabilities' }, timeoutMs, 0).then(
+      (reply): ReadonlySet<string> => {
+        if (reply.type === 'capabilities_info') return new Set(reply.extensions);
+        if (reply.type === 'error' && /unknown request type/i.test(reply.message)) return new Set();
+        throw this.unexpected(reply, 'capabilities');
+      },
+    );
+    const asked = this.extensionsKnown;
+    asked.catch(() => {
+      if (this.extensionsKnown === asked) this.extensionsKnown = undefined;
+    });
+    return asked;
+  }
+
+  /**
    * Submit a generation. Connects SUB first (PUB drops messages to late
    * joiners), checks the worker answers a ping (fails fast, skipped when it
    * answered in the last second), then sends `generate` once (never resent:
@@ -212,6 +235,13 @@ export class WorkerClient {
     if (this.closed)
       throw new DaemonError('WORKER_UNREACHABLE', `worker client for ${this.req} is closed`);
     const jobId = options.jobId ?? randomUUID();
+    if (params.pose !== undefined && !(await this.capabilities()).has('pose')) {
+      // the Python worker would drop the field silently and draw something else
+      throw new DaemonError(
+        'WORKER_ERROR',
+        `worker ${this.name} does not advertise the "pose" extension (capabilities), so it cannot draw a character's facings; run an embedded worker (dgx-pixels worker --engine procedural) or leave pose out`,
+      );
+    }
     const subscribed = this.feed.ensureConnected(this.opts.pingTimeoutMs);
     if (Date.now() - this.lastReplyAt > 1000) await this.ping();
     await subscribed;

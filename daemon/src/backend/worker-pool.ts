@@ -10,7 +10,13 @@ import { fetchResultImage } from './image-fetch.js';
 import { type JobRecord, JobStore } from './job-store.js';
 import { runPoolJob } from './pool-job.js';
 import type { PendingJob, PoolWorker, SubmitOptions, WorkerPoolOptions } from './pool-types.js';
-import type { GenerateParams, JobHandle, JobOutcome, WorkerHealth } from './types.js';
+import type {
+  GenerateParams,
+  JobHandle,
+  JobOutcome,
+  WorkerCapabilities,
+  WorkerHealth,
+} from './types.js';
 import { clientOptionsFromConfig, WorkerClient } from './worker-client.js';
 import { WorkerHealthMonitor } from './worker-health.js';
 
@@ -247,6 +253,23 @@ export class WorkerPool {
     }
     return [...byName.values()].sort((a, b) =>
       a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
+    );
+  }
+
+  /**
+   * Every worker's protocol extensions (`capabilities`, asked once per worker and
+   * remembered): `extensions` is empty for a worker without the request (the Python
+   * one), undefined with `error` for a worker that did not answer.
+   */
+  async capabilities(): Promise<WorkerCapabilities[]> {
+    return Promise.all(
+      this.workers.map(async (w): Promise<WorkerCapabilities> => {
+        try {
+          return { name: w.client.name, extensions: [...(await w.client.capabilities())] };
+        } catch (err) {
+          return { name: w.client.name, extensions: undefined, error: errorMessage(err) };
+        }
+      }),
     );
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PoseSchema } from './pose.js';
 
 /**
  * Every message of the DGX worker wire protocol v1.0.0 (shared/PROTOCOL.md).
@@ -45,6 +46,8 @@ export const GenerateRequestSchema = z.object({
   seed: int.optional(),
   negative_prompt: str.optional(),
   style: str.optional(),
+  /** extension `pose` (protocol/pose.ts): sent only to workers that advertise it */
+  pose: PoseSchema.optional(),
 });
 export const CancelRequestSchema = z.object({ type: z.literal('cancel'), job_id: str });
 export const ListModelsRequestSchema = z.object({ type: z.literal('list_models') });
@@ -52,6 +55,8 @@ export const StatusRequestSchema = z.object({ type: z.literal('status') });
 export const PingRequestSchema = z.object({ type: z.literal('ping') });
 /** Extension: recover a job's state when its PUB messages were missed. */
 export const JobStatusRequestSchema = z.object({ type: z.literal('job_status'), job_id: str });
+/** Extension: which extensions a worker honours (the Python worker answers `error "Unknown request type"`). */
+export const CapabilitiesRequestSchema = z.object({ type: z.literal('capabilities') });
 
 export const RequestSchema = z.discriminatedUnion('type', [
   GenerateRequestSchema,
@@ -60,6 +65,7 @@ export const RequestSchema = z.discriminatedUnion('type', [
   StatusRequestSchema,
   PingRequestSchema,
   JobStatusRequestSchema,
+  CapabilitiesRequestSchema,
 ]);
 
 // ----------------------------------------------------------------- replies
@@ -98,6 +104,13 @@ export const JobStateSchema = z.object({
   error: str.optional(),
 });
 
+/** Reply to `capabilities`: the protocol version and the extension names honoured. */
+export const CapabilitiesInfoSchema = z.object({
+  type: z.literal('capabilities_info'),
+  version: str,
+  extensions: z.array(str),
+});
+
 export const ReplySchema = z.discriminatedUnion('type', [
   JobAcceptedSchema,
   JobCancelledSchema,
@@ -107,6 +120,7 @@ export const ReplySchema = z.discriminatedUnion('type', [
   PongSchema,
   ErrorReplySchema,
   JobStateSchema,
+  CapabilitiesInfoSchema,
 ]);
 
 // ----------------------------------------------------------------- updates

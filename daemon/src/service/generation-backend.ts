@@ -5,6 +5,7 @@ import type {
   JobHandle,
   JobOutcome,
   JobProgress,
+  WorkerCapabilities,
   WorkerHealth,
 } from '../backend/types.js';
 import type { Config } from '../config/schema.js';
@@ -19,6 +20,7 @@ export type {
   JobProgress,
   ModelInfo,
   SubmitOptions,
+  WorkerCapabilities,
   WorkerHealth,
 };
 
@@ -33,6 +35,8 @@ export interface GenerationBackend {
   cancel(jobId: string): Promise<boolean>;
   status(): Promise<WorkerHealth[]>;
   listModels(): Promise<ModelInfo[]>;
+  /** Every worker's protocol extensions (`capabilities`; [] for the Python worker). */
+  capabilities(): Promise<WorkerCapabilities[]>;
   /** A job's journalled record, including jobs of an earlier run of the daemon. */
   job(jobId: string): BackendJobRecord | undefined;
   /** Resolves once jobs an earlier run left in flight were looked up on their workers. */

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { DaemonError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { type CharacterRequest, startCharacter } from './character.js';
 import type { ServiceContext } from './context.js';
 import {
   type DeploySpriteInput,
@@ -28,8 +29,10 @@ import { recoverFinished, recoverFromJournal } from './recover-job.js';
 import type { DeployResult, RebuildReport } from './results.js';
 import { listPalettes, listStyles, type RebuildProgress, resolveAssetsRoot } from './stages.js';
 
+export type { CharacterRequest } from './character.js';
 export type { GenerationBackend, WorkerStatusView } from './generation-backend.js';
 export {
+  type CharacterInfo,
   type GenerationRequest,
   type JobStatus,
   type JobView,
@@ -141,6 +144,17 @@ export class SpriteService {
     if (this.closed)
       throw new DaemonError('NOT_READY', 'the daemon is shutting down; retry shortly');
     return startGeneration(this.ctx, request);
+  }
+
+  /**
+   * Start a character-set job (generate_character) and return its id at once.
+   * Throws DaemonError (BUSY, VALIDATION, EXTENSION_UNSUPPORTED when no worker
+   * advertises `pose`, WORKER_UNREACHABLE).
+   */
+  async startCharacter(request: CharacterRequest): Promise<JobView> {
+    if (this.closed)
+      throw new DaemonError('NOT_READY', 'the daemon is shutting down; retry shortly');
+    return startCharacter(this.ctx, request);
   }
 
   /**

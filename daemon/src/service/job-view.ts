@@ -39,6 +39,22 @@ export interface GenerationRequest {
   thumbnail?: { maxSize: number; maxBytes: number } | undefined;
 }
 
+/** What a finished character job (generate_character) adds to its view. */
+export interface CharacterInfo {
+  seed: number;
+  directions: 4 | 8;
+  facings: string[];
+  columns: number;
+  rows: number;
+  frameWidth: number;
+  frameHeight: number;
+  tags: Record<string, [number, number]>;
+  palette: string[];
+  anchor: { x: number; y: number };
+  /** Worker jobs run (0 when answered from the raw-output cache). */
+  workerJobs: number;
+}
+
 export interface JobView {
   jobId: string;
   status: JobStatus;
@@ -60,6 +76,10 @@ export interface JobView {
   cached: boolean;
   deployed: DeployResult | undefined;
   thumbnailPng: Buffer | undefined;
+  /** A sheet's Aseprite json-hash atlas (character sets): deployed beside the PNG, else in the state dir. */
+  atlasPath: string | undefined;
+  /** A character set's facings, tags, grid, palette and anchor (generate_character). */
+  character: CharacterInfo | undefined;
   error: string | undefined;
   /** The DaemonError code behind `error`, for tool-error wording. */
   errorCode: DaemonErrorCode | undefined;
@@ -113,6 +133,8 @@ export function newJobView(
     cached: false,
     deployed: undefined,
     thumbnailPng: undefined,
+    atlasPath: undefined,
+    character: undefined,
     error: undefined,
     errorCode: undefined,
     ...results,

@@ -29,6 +29,33 @@ export async function createRebuildWiring(
     pipelineVersion: sprites.PIPELINE_VERSION,
     concurrency: Math.max(2, workerEndpoints(config).length),
     async generate(p: GenerationParams, name: string): Promise<Buffer> {
+      if (p.character !== undefined) {
+        const { generateCharacterRaw } = await import('./character-raw.js');
+        const layout = sprites.characterLayout(
+          p.character.directions,
+          p.character.animations,
+          p.character.mirror,
+        );
+        return generateCharacterRaw(pool, {
+          layout,
+          base: {
+            prompt: p.prompt,
+            model: p.model ?? g.default_model,
+            size: p.resolution,
+            steps: p.steps ?? g.default_steps,
+            cfgScale: p.cfg_scale ?? g.default_cfg_scale,
+            lora: p.lora ?? g.default_lora,
+            seed: p.seed,
+            negativePrompt: p.negative_prompt,
+            style: p.style,
+          },
+        }).catch((err: unknown) => {
+          throw new DaemonError(
+            err instanceof DaemonError ? err.code : 'JOB_FAILED',
+            `generating character "${name}" failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        });
+      }
       const { done } = pool.submit(
         {
           prompt: p.prompt,
@@ -59,6 +86,35 @@ export async function createRebuildWiring(
         ...(s.palette ? { palette: s.palette } : {}),
         ...s.postprocess,
       } as Parameters<typeof sprites.processSprite>[1];
+      if (s.character !== undefined) {
+        const layout = sprites.characterLayout(
+          s.character.directions,
+          s.character.animations.map((a) => ({
+            name: a.name,
+            frames: a.frames,
+            durationMs: a.duration_ms,
+          })),
+          s.character.mirror,
+        );
+        const { logicalSize: _l, canvas: _c, ...rest } = options as Record<string, unknown>;
+        const base = name.split('/').pop() ?? name;
+        const r = await sprites.processCharacterSheet(raw, layout, {
+          ...(rest as Parameters<typeof sprites.processCharacterSheet>[2]),
+          ...(s.size ? { logicalSize: s.size, frameSize: s.size } : {}),
+          name: base,
+          imageName: `${base}.png`,
+        });
+        return {
+          png: r.png,
+          width: r.width,
+          height: r.height,
+          kind: 'sheet',
+          grid: sprites.manifestGrid(r.grid),
+          atlasJson: r.json,
+          settings: { ...r.settings },
+          pipelineVersion: r.pipelineVersion,
+        };
+      }
       if (s.frames === undefined && s.tileset === undefined) {
         const r = await sprites.processSprite(raw, options);
         const { png, width, height, settings, pipelineVersion } = r;

@@ -3,6 +3,16 @@
  * tilesets. `processSprite` and `processSheet` are the entry points the service
  * and the CLI call; everything else is exported for tools and tests.
  */
+
+export {
+  type CharacterAnimation,
+  type CharacterLayout,
+  type CharacterSheetOptions,
+  characterLayout,
+  type ProcessedCharacterSheet,
+  processCharacterSheet,
+  tagName,
+} from './character-sheet.js';
 export { decodeImage, encodePng } from './decode.js';
 export { listPalettes, resolvePalette } from './palettes.js';
 export type { Detected } from './pipeline.js';

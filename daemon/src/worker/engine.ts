@@ -1,4 +1,5 @@
 import type { GenerationStage, ModelInfo } from '../protocol/messages.js';
+import type { Pose } from '../protocol/pose.js';
 
 /** One generation as an engine sees it (wire names converted at the server edge). */
 export interface EngineJob {
@@ -16,6 +17,8 @@ export interface EngineJob {
   seed?: number;
   negativePrompt?: string;
   style?: string;
+  /** Extension `pose`: facing and animation of a character (protocol/pose.ts). */
+  pose?: Pose;
 }
 
 export interface EngineProgress {
@@ -45,6 +48,8 @@ export interface EngineResult {
 /** A way to turn a job into a PNG: procedural (built in) or a ComfyUI server. */
 export interface Engine {
   readonly name: 'procedural' | 'comfyui';
+  /** Protocol extensions of this engine beyond the worker's own (e.g. `pose`), for `capabilities`. */
+  readonly extensions?: readonly string[];
   /** The engine's models, sorted case-insensitively by name (PROTOCOL.md "model_list"). */
   listModels(): Promise<ModelInfo[]>;
   /** Throws an Error whose message becomes job_error's text; honours ctx.signal. */

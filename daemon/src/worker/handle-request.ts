@@ -1,4 +1,5 @@
 import { PROTOCOL_VERSION, type WorkerReply, type WorkerUpdate } from '../protocol/messages.js';
+import { POSE_EXTENSION } from '../protocol/pose.js';
 import type { Engine } from './engine.js';
 import type { JobQueue } from './job-queue.js';
 import { parseRequest, RequestError } from './parse-request.js';
@@ -19,6 +20,16 @@ export function estimateTimeS(steps: number, batchSize?: number, animationFrames
   return t;
 }
 
+/** Extensions every embedded worker honours, whatever its engine (shared/PROTOCOL.md "Extensions"). */
+export const WORKER_EXTENSIONS = [
+  'capabilities',
+  'return_image',
+  'job_status',
+  'seed',
+  'negative_prompt',
+  'style',
+] as const;
+
 export const CANCELLED_TEXT = 'Job cancelled: a cancel request stopped it before it finished';
 const NOT_FOUND = 'Job not found or already completed';
 
@@ -37,6 +48,13 @@ export async function handleFrame(frame: Uint8Array, ctx: HandlerContext): Promi
   switch (request.type) {
     case 'generate': {
       const { job, returnImage } = request.value;
+      if (job.pose !== undefined && !ctx.engine.extensions?.includes(POSE_EXTENSION)) {
+        return {
+          type: 'job_error',
+          job_id: job.jobId,
+          error: `generate rejected: pose needs the "${POSE_EXTENSION}" extension, which the ${ctx.engine.name} engine does not have (capabilities lists what it has); leave pose out or use --engine procedural. The job was not queued.`,
+        };
+      }
       const record = ctx.queue.add(job, returnImage);
       if (record === undefined) {
         return {
@@ -113,5 +131,11 @@ export async function handleFrame(frame: Uint8Array, ctx: HandlerContext): Promi
       };
     case 'ping':
       return { type: 'pong' };
+    case 'capabilities':
+      return {
+        type: 'capabilities_info',
+        version: PROTOCOL_VERSION,
+        extensions: [...WORKER_EXTENSIONS, ...(ctx.engine.extensions ?? [])],
+      };
   }
 }

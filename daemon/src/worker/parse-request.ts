@@ -1,4 +1,5 @@
 import { DecodeError, Decoder } from '@msgpack/msgpack';
+import { FACINGS_8, type Facing } from '../protocol/pose.js';
 import type { EngineJob } from './engine.js';
 
 /**
@@ -23,6 +24,7 @@ export type ParsedRequest =
   | { type: 'generate_rejected'; jobId: string; error: string }
   | { type: 'cancel'; jobId: string }
   | { type: 'job_status'; jobId: string }
+  | { type: 'capabilities' }
   | { type: 'list_models' }
   | { type: 'status' }
   | { type: 'ping' };
@@ -109,6 +111,7 @@ export function parseRequest(frame: Uint8Array): ParsedRequest {
     case 'list_models':
     case 'status':
     case 'ping':
+    case 'capabilities':
       return { type };
     default:
       throw new RequestError(`Unknown request type: ${pythonStr(type)}`);
@@ -153,6 +156,7 @@ function checkGenerate(map: Record<string, unknown>): GenerateJob | string {
     negative_prompt,
     style,
     return_image,
+    pose,
   } = map;
   if (!absent(lora)) {
     if (typeof lora !== 'string') return bad('lora', 'a string');
@@ -192,6 +196,24 @@ function checkGenerate(map: Record<string, unknown>): GenerateJob | string {
   if (!absent(style)) {
     if (typeof style !== 'string') return bad('style', 'a string');
     job.style = style;
+  }
+  if (!absent(pose)) {
+    const p = pose as { facing?: unknown; animation?: unknown };
+    if (
+      typeof pose !== 'object' ||
+      Array.isArray(pose) ||
+      pose instanceof Uint8Array ||
+      !FACINGS_8.includes(p.facing as Facing) ||
+      typeof p.animation !== 'string' ||
+      p.animation === ''
+    ) {
+      return bad(
+        'pose',
+        `{facing: ${FACINGS_8.join(' | ')}, animation: a name}`,
+        ', e.g. {"facing": "east", "animation": "walk"}',
+      );
+    }
+    job.pose = { facing: p.facing as Facing, animation: p.animation };
   }
   if (!absent(return_image) && typeof return_image !== 'boolean')
     return bad('return_image', 'true or false');

@@ -20,6 +20,8 @@ export interface FakeGeneration extends GenerationBackend {
   cancelled: string[];
   unreachable: boolean;
   stepMs: number;
+  /** What `capabilities` answers (default none, like the Python worker). */
+  extensions: string[];
 }
 
 export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}): FakeGeneration {
@@ -29,6 +31,7 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
     cancelled: [],
     unreachable: false,
     stepMs: options.stepMs ?? 5,
+    extensions: [],
     recovered: Promise.resolve(),
     job: () => undefined,
     submit(params, opts) {
@@ -104,6 +107,9 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
           inFlight: 0,
         },
       ];
+    },
+    async capabilities() {
+      return [{ name: 'fake', extensions: [...port.extensions] }];
     },
     async listModels() {
       return [

@@ -2,6 +2,7 @@ import type { Config } from '../../config/schema.js';
 import type { ToolDef } from '../tool-registry.js';
 import { deployToBevyTool } from './deploy-to-bevy.js';
 import { generateBatchTool } from './generate-batch.js';
+import { generateCharacterTool } from './generate-character.js';
 import { generateSpriteTool } from './generate-sprite.js';
 import { getStatusTool, listModelsTool, listStylesTool, rebuildSpritesTool } from './info-tools.js';
 import { cancelJobTool, getJobTool, listJobsTool, waitJobTool } from './job-tools.js';
@@ -15,6 +16,7 @@ export function allTools(config: Config): readonly ToolDef[] {
     tools = [
       generateSpriteTool(config),
       generateBatchTool(config),
+      generateCharacterTool(config),
       deployToBevyTool(config),
       getJobTool(config),
       waitJobTool(config),

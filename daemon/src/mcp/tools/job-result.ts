@@ -43,6 +43,30 @@ export const jobResultShape = {
   deployed_path: nullableString.optional(),
   manifest_updated: z.boolean().optional(),
   sprite_uri: nullableString.optional().describe('sprites://NAME once deployed'),
+  atlas_path: nullableString
+    .optional()
+    .describe('Aseprite json-hash atlas of a character sheet (frame tags, grid)'),
+  character: z
+    .object({
+      seed: z.number().int(),
+      directions: z.union([z.literal(4), z.literal(8)]),
+      facings: z.array(z.string()).describe('Sheet rows, top to bottom'),
+      columns: z.number().int(),
+      rows: z.number().int(),
+      frame_width: z.number().int(),
+      frame_height: z.number().int(),
+      tags: z
+        .record(z.string(), z.tuple([z.number().int(), z.number().int()]))
+        .describe('tag → [from, to] frame indices (row-major, inclusive)'),
+      palette: z.array(z.string()).describe('The one palette of every frame (#rrggbb)'),
+      anchor: z
+        .object({ x: z.number().int(), y: z.number().int() })
+        .describe('Body centre column and feet row inside every frame'),
+      worker_jobs: z.number().int(),
+    })
+    .nullable()
+    .optional()
+    .describe('generate_character: what the sheet holds'),
 };
 export const JobResultSchema = z.object(jobResultShape);
 export type JobResult = z.output<typeof JobResultSchema>;
@@ -87,6 +111,24 @@ export function jobResult(view: JobView): JobResult {
     deployed_path: view.deployed?.deployedPath ?? null,
     manifest_updated: view.deployed?.manifestUpdated ?? false,
     sprite_uri: view.deployed ? `sprites://${view.deployed.name}` : null,
+    ...(view.atlasPath === undefined ? {} : { atlas_path: view.atlasPath }),
+    ...(view.character === undefined
+      ? {}
+      : {
+          character: {
+            seed: view.character.seed,
+            directions: view.character.directions,
+            facings: view.character.facings,
+            columns: view.character.columns,
+            rows: view.character.rows,
+            frame_width: view.character.frameWidth,
+            frame_height: view.character.frameHeight,
+            tags: view.character.tags,
+            palette: view.character.palette,
+            anchor: view.character.anchor,
+            worker_jobs: view.character.workerJobs,
+          },
+        }),
   };
 }
 

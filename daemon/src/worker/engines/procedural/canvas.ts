@@ -75,6 +75,12 @@ export class MaterialCanvas {
     }
   }
 
+  /** Mirror the whole canvas left to right (a west-facing figure from an east-facing one). */
+  flipX(): void {
+    const n = this.size;
+    for (let y = 0; y < n; y++) this.cells.subarray(y * n, (y + 1) * n).reverse();
+  }
+
   /** Move everything by (dx, dy) whole pixels; what leaves the canvas is lost. */
   shift(dx: number, dy: number): void {
     const n = this.size;

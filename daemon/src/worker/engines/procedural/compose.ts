@@ -20,6 +20,16 @@ export interface ProceduralRequest {
   frames?: number;
   /** [cols, rows]: a tileset, each cell width × height. */
   grid?: [number, number];
+  /** Extension `pose`: the character turned to `facing`, frames of `animation` (protocol/pose.ts). */
+  pose?: { facing: string; animation: string };
+}
+
+/** The procedural motion of an animation name: walk/run cycle, one still frame, else an idle bob. */
+export function motionOf(animation: string): 'walk' | 'idle' | 'stand' {
+  const a = animation.toLowerCase();
+  if (a.startsWith('walk') || a.startsWith('run')) return 'walk';
+  if (a === 'stand') return 'stand';
+  return 'idle';
 }
 
 /** Ground truth of a whole image: the per-cell placement plus the cell layout. */
@@ -83,6 +93,9 @@ function* renderProceduralSteps(request: ProceduralRequest): Generator<void, Pro
         seed: request.seed,
         ...(request.style === undefined ? {} : { style: request.style }),
         ...(tileset ? { tileIndex: k, forceTile: true } : { frame: k }),
+        ...(request.pose === undefined
+          ? {}
+          : { facing: request.pose.facing, motion: motionOf(request.pose.animation) }),
       }),
     );
   }

@@ -1,4 +1,5 @@
 import type { ModelInfo } from '../../../protocol/messages.js';
+import { POSE_EXTENSION } from '../../../protocol/pose.js';
 import {
   type Engine,
   type EngineContext,
@@ -52,6 +53,7 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
   const stepMs = Math.max(0, options.stepMs);
   return {
     name: 'procedural',
+    extensions: [POSE_EXTENSION],
     async listModels(): Promise<ModelInfo[]> {
       const models: ModelInfo[] = [
         {
@@ -115,6 +117,7 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
             ? { frames: job.animationFrames }
             : {}),
           ...(job.tilesetGrid === undefined ? {} : { grid: job.tilesetGrid }),
+          ...(job.pose === undefined ? {} : { pose: job.pose }),
         },
         ctx.signal,
       );

@@ -21,6 +21,14 @@ export interface DrawSpriteParams {
   tileIndex?: number;
   /** Draw a terrain tile whatever the prompt says (tilesets). */
   forceTile?: boolean;
+  /**
+   * Extension `pose`: a character turned this way (south, east, north_west, …), drawn
+   * as a humanoid whatever the prompt's subject word; same colours and proportions
+   * for every facing of one (prompt, seed).
+   */
+  facing?: string;
+  /** With `facing`: walk cycle, idle bob, or one still standing frame (default from the prompt). */
+  motion?: 'walk' | 'idle' | 'stand';
 }
 
 /** A sprite at its logical resolution: what a perfect post-processor would recover. */
@@ -54,22 +62,26 @@ export function drawSprite(params: DrawSpriteParams): LogicalSprite {
   const canvas = new MaterialCanvas(spec.size);
   const shapeRng = createRng(base ^ 0x5a4e);
   const frame = params.frame ?? 0;
-  switch (subject.kind) {
-    case 'character':
-      drawCharacter(canvas, shapeRng, subject, frame);
-      break;
-    case 'creature':
-      drawCreature(canvas, shapeRng, subject, frame);
-      break;
-    case 'item':
-      drawItem(canvas, shapeRng, subject, frame);
-      break;
-    case 'tile': {
-      const tileRng = createRng(hashString(`tile:${params.tileIndex ?? 0}`, base));
-      drawTile(canvas, tileRng, createRng(base ^ 0xed9e), spec, subject, frame);
-      break;
+  if (params.facing !== undefined) {
+    subject.kind = 'character';
+    drawCharacter(canvas, shapeRng, subject, frame, params.facing, params.motion);
+  } else
+    switch (subject.kind) {
+      case 'character':
+        drawCharacter(canvas, shapeRng, subject, frame);
+        break;
+      case 'creature':
+        drawCreature(canvas, shapeRng, subject, frame);
+        break;
+      case 'item':
+        drawItem(canvas, shapeRng, subject, frame);
+        break;
+      case 'tile': {
+        const tileRng = createRng(hashString(`tile:${params.tileIndex ?? 0}`, base));
+        drawTile(canvas, tileRng, createRng(base ^ 0xed9e), spec, subject, frame);
+        break;
+      }
     }
-  }
   const { rgba, colours } = canvas.toRgba(spec, subject.kind !== 'tile');
   return {
     width: spec.size,
