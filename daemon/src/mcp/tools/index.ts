@@ -5,6 +5,7 @@ import { generateBatchTool } from './generate-batch.js';
 import { generateSpriteTool } from './generate-sprite.js';
 import { getStatusTool, listModelsTool, listStylesTool, rebuildSpritesTool } from './info-tools.js';
 import { cancelJobTool, getJobTool, listJobsTool, waitJobTool } from './job-tools.js';
+import { processSpriteTool } from './process-sprite.js';
 
 const cache = new WeakMap<Config, readonly ToolDef[]>();
 
@@ -24,6 +25,7 @@ export function allTools(config: Config): readonly ToolDef[] {
       getStatusTool(config),
       listStylesTool(config),
       rebuildSpritesTool(config),
+      processSpriteTool(config),
     ];
     cache.set(config, tools);
   }
