@@ -203,4 +203,21 @@ describe('palette: "project"', () => {
     const knight = manifest.sprites.find((e: { name: string }) => e.name === 'knight');
     expect(knight.source.postprocess.palette).toBe('project');
   });
+
+  it('a recipe with palette: project is rebuilt onto them', async () => {
+    h = await inMemoryHarness();
+    const game = await deployGameSprite();
+    await writeFile(
+      join(h.dir, 'sprites.yaml'),
+      'sprites:\n  - { name: chest, prompt: "wooden chest", size: [16, 16], resolution: [512, 512], palette: project }\n',
+    );
+    const result = await h.call('rebuild_sprites', {});
+    expect(result.structuredContent, firstText(result)).toMatchObject({
+      rebuilt: ['chest'],
+      failed: [],
+    });
+    const used = colourSet(await fromPng(readFileSync(join(h.assets, 'sprites', 'chest.png'))));
+    expect(used.size).toBeGreaterThan(0);
+    for (const c of used) expect(game.has(c), c.toString(16)).toBe(true);
+  });
 });

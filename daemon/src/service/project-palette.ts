@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { DaemonError } from '../errors.js';
 import type { ServiceContext } from './context.js';
-import { listPalettes, readAssetsManifest, resolveAssetsRoot } from './stages.js';
 
 /** The palette name that means "the colours of the sprites already deployed". */
 export const PROJECT_PALETTE = 'project';
@@ -22,8 +21,12 @@ export async function projectPalette(config: Config, assetsRoot: string): Promis
   const stamp = info === undefined ? '' : `${info.mtimeMs}:${info.size}`;
   const hit = cache.get(assetsRoot);
   if (hit !== undefined && stamp !== '' && hit.stamp === stamp) return hit.colours;
-  const entries = info === undefined ? [] : (await readAssetsManifest(config, assetsRoot)).sprites;
-  const sprites = await import('../sprites/index.js');
+  const [sprites, { readManifest }] = await Promise.all([
+    import('../sprites/index.js'),
+    import('../assets/manifest.js'),
+  ]);
+  const entries =
+    info === undefined ? [] : (await readManifest(manifestPath, { assetsRoot })).manifest.sprites;
   const images = [];
   for (const entry of entries) {
     // a missing or broken file is the manifest check's business, not the palette's
@@ -59,10 +62,16 @@ export async function paletteColoursFor(
 ): Promise<string[] | undefined> {
   if (palette === undefined) return undefined;
   if (palette === PROJECT_PALETTE) {
-    const root = await resolveAssetsRoot(ctx.config, assetsDir, ctx.cwd);
+    const { resolveAssetsRoot } = await import('../assets/paths.js');
+    const root = await resolveAssetsRoot({
+      configured: ctx.config.deployment.bevy_assets_base,
+      allowedRoots: ctx.config.deployment.allowed_roots,
+      requested: assetsDir,
+      cwd: ctx.cwd,
+    });
     return hexList(await projectPalette(ctx.config, root));
   }
-  const names = (await listPalettes()).map((p) => p.name);
+  const names = (await import('../sprites/index.js')).listPalettes().map((p) => p.name);
   if (!names.includes(palette)) {
     throw new DaemonError(
       'VALIDATION',

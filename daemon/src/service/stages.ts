@@ -262,7 +262,7 @@ export async function rebuildAssets(
     });
   } else {
     const { createRebuildWiring } = await import('./rebuild-wiring.js');
-    const wiring = await createRebuildWiring(config, await backend());
+    const wiring = await createRebuildWiring(config, await backend(), input.assetsRoot);
     result = await rebuild({
       ...common,
       generate: wiring.generate,
