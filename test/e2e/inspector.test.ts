@@ -59,7 +59,7 @@ describe('MCP Inspector CLI against the built daemon', () => {
       tools: { name: string; outputSchema?: object }[];
     };
     expect(out.tools.map((t) => t.name)).toContain('generate_sprite');
-    expect(out.tools).toHaveLength(11);
+    expect(out.tools).toHaveLength(12);
     expect(out.tools.every((t) => t.outputSchema !== undefined)).toBe(true);
   });
 

@@ -83,7 +83,7 @@ describe('Streamable HTTP transport', () => {
     expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const client = new Client({ name: 'http-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(s.url)));
-    expect((await client.listTools()).tools).toHaveLength(11);
+    expect((await client.listTools()).tools).toHaveLength(12);
     const status = await client.callTool({ name: 'get_status', arguments: {} });
     expect(status.structuredContent).toMatchObject({ workers: [{ name: 'fake' }] });
     await client.close();
@@ -132,7 +132,7 @@ describe('Streamable HTTP transport', () => {
         requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
       }),
     );
-    expect((await client.listTools()).tools.length).toBe(11);
+    expect((await client.listTools()).tools.length).toBe(12);
     await client.close();
   });
 
