@@ -120,6 +120,25 @@ describe('daemon over stdio with the embedded worker', () => {
       status: 'success',
       manifest_updated: true,
     });
+    // process_sprite: a raw model output, onto the deployed sprites' colours, deployed
+    const job = (await call('get_job', { job_id: ids[0] })).structuredContent as {
+      raw_path: string;
+    };
+    const processed = await call('process_sprite', {
+      image_path: job.raw_path,
+      size: [16, 16],
+      palette: 'project',
+      name: 'goblin_again',
+      deploy: true,
+      bevy_assets_dir: `${stack.dir}/assets`,
+    });
+    expect(processed.structuredContent, text(processed)).toMatchObject({
+      status: 'success',
+      width: 16,
+      height: 16,
+      manifest_updated: true,
+      sprite_uri: 'sprites://goblin_again',
+    });
     const noRecipe = await call('rebuild_sprites', { dry_run: true });
     expect(text(noRecipe)).toMatch(/cannot read recipe file .*sprites\.yaml/);
     writeFileSync(

@@ -20,6 +20,7 @@ const TOOLS = [
   'get_status',
   'list_styles',
   'rebuild_sprites',
+  'process_sprite',
 ];
 
 describe('tools/list', () => {

@@ -41,4 +41,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'post-process an image into a pixel-art sprite (grid, palette, background, sheets)',
     load: async () => (await import('./process.js')).command,
   },
+  palette: {
+    summary: "write the game's own palette (colours of the deployed sprites) as .hex or .gpl",
+    load: async () => (await import('./palette.js')).command,
+  },
 };

@@ -15,6 +15,10 @@ Options:
       --style NAME      preset from config/styles.yaml (pixel_art, 16bit, 8bit, retro, game_sprite)
       --palette P       auto | shipped name (pico-8, nes, gameboy, db16, db32, endesga-32)
                         | "#rrggbb,#rrggbb,…" | a .hex or palette image file
+                        | project: the colours of the sprites deployed in --assets DIR
+      --assets DIR      the Bevy assets folder of --palette project (else
+                        DGX_PIXELS_BEVY_ASSETS or deployment.bevy_assets_base)
+      --config FILE     config file (default: the shipped config/mcp_config.yaml)
       --colors N        most colours kept (1..256)
       --dither          ordered (Bayer 4×4) dithering when mapping colours (off by default)
       --no-bg-removal   keep the background
@@ -66,7 +70,10 @@ async function run(argv: string[]): Promise<number> {
     const options: Parameters<typeof processSprite>[1] & Record<string, unknown> = {};
     if (values.style) options.style = values.style;
     if (values.size) options.logicalSize = parseSize('--size', values.size);
-    if (values.palette) options.palette = values.palette;
+    if (values.palette === 'project') {
+      const { assetsPalette } = await import('./palette.js');
+      options.palette = (await assetsPalette(values)).hex;
+    } else if (values.palette) options.palette = values.palette;
     if (values.colors) options.colours = parseCount('--colors', values.colors);
     if (values.dither) options.dither = 'ordered';
     if (values['no-bg-removal']) options.background = 'none';
@@ -122,7 +129,7 @@ async function run(argv: string[]): Promise<number> {
       `grid: cell ${d.cellSize[0].toFixed(2)}×${d.cellSize[1].toFixed(2)} px, phase ${d.phase[0].toFixed(2)},${d.phase[1].toFixed(2)}, confidence ${d.confidence.toFixed(2)} (${d.source}), logical ${d.logicalSize[0]}×${d.logicalSize[1]}`,
     );
     out(
-      `background: ${d.background ?? 'kept'}; palette: ${result.paletteSize} colours (${result.settings.palette === 'auto' ? 'auto' : String(result.settings.palette)})`,
+      `background: ${d.background ?? 'kept'}; palette: ${result.paletteSize} colours (${paletteLabel(values.palette, result.settings.palette)})`,
     );
     if (d.confidence < 0.3)
       out('warning: low grid confidence; try --size WxH if the size looks wrong');
@@ -131,6 +138,12 @@ async function run(argv: string[]): Promise<number> {
     if (err instanceof DaemonError) return fail(err.message);
     throw err;
   }
+}
+
+/** How the summary names the palette (a project palette by name, not by its colours). */
+function paletteLabel(flag: string | undefined, palette: string | string[]): string {
+  if (flag === 'project') return `project, ${Array.isArray(palette) ? palette.length : 0} colours`;
+  return palette === 'auto' ? 'auto' : String(palette);
 }
 
 function parse(argv: string[]) {
@@ -152,6 +165,8 @@ function parse(argv: string[]) {
       pivot: { type: 'string' },
       frames: { type: 'string' },
       tiles: { type: 'string' },
+      assets: { type: 'string' },
+      config: { type: 'string' },
       json: { type: 'boolean' },
     },
   });

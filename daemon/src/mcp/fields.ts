@@ -94,7 +94,9 @@ export function spriteOptionsShape(config: Config) {
       .string({ error: typeError('Palette', 'a palette name') })
       .min(1, { error: 'Palette must be a palette name' })
       .optional()
-      .describe('Snap colours to a named palette (list_styles lists them)'),
+      .describe(
+        'Snap colours to a named palette (list_styles lists them), or "project": the colours of the sprites already deployed in the game',
+      ),
     colors: z
       .number({ error: typeError('Colors', 'an integer') })
       .int({ error: 'Colors must be an integer' })

@@ -14,8 +14,9 @@ import {
   newJobView,
   pngSize,
 } from './job-view.js';
+import { paletteColoursFor } from './project-palette.js';
 import type { ProcessedSprite } from './results.js';
-import { listPalettes, processSprite, thumbnail } from './stages.js';
+import { processSprite, thumbnail } from './stages.js';
 
 /**
  * The generation pipeline of one job: raw-output cache or worker → raw file →
@@ -46,7 +47,8 @@ export async function startGeneration(
       'Validation error in name: deploy: true needs a sprite name; pass name, e.g. "knight_idle"',
     );
   }
-  if (request.palette !== undefined) await checkPalette(request.palette);
+  const paletteColours = await paletteColoursFor(ctx, request.palette, request.assetsDir);
+  if (paletteColours !== undefined) request = { ...request, paletteColours };
   if (request.outputPath !== undefined) checkWritable(ctx, request.outputPath, 'output_path');
   const view = newJobView({
     jobId: randomUUID(),
@@ -77,16 +79,6 @@ export async function startGeneration(
     },
   );
   return { ...view };
-}
-
-async function checkPalette(palette: string): Promise<void> {
-  const names = (await listPalettes()).map((p) => p.name);
-  if (!names.includes(palette)) {
-    throw new DaemonError(
-      'VALIDATION',
-      `Validation error in palette: Palette must be one of: ${names.join(', ')}; got "${palette}". Call list_styles to see each palette's colours.`,
-    );
-  }
 }
 
 async function submit(ctx: ServiceContext, record: JobRecord): Promise<Started> {

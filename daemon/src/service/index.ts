@@ -24,6 +24,7 @@ import {
 } from './generation-backend.js';
 import { JobTable } from './job-table.js';
 import { type GenerationRequest, type JobStatus, type JobView, TERMINAL } from './job-view.js';
+import { type ProcessImageInput, type ProcessImageResult, processImage } from './process-image.js';
 import { rawOutputCache } from './raw-output-cache.js';
 import { recoverFinished, recoverFromJournal } from './recover-job.js';
 import type { DeployResult, RebuildReport } from './results.js';
@@ -38,6 +39,7 @@ export {
   type JobView,
   pngSize,
 } from './job-view.js';
+export type { ProcessImageInput, ProcessImageResult } from './process-image.js';
 export type { DeployResult, ProcessedSprite, RebuildReport } from './results.js';
 export type { RebuildProgress } from './stages.js';
 
@@ -240,6 +242,16 @@ export class SpriteService {
    */
   async deploy(input: DeploySpriteInput): Promise<DeployResult> {
     return deploySprite(this.ctx, input);
+  }
+
+  /**
+   * Post-process an existing image (a path) like a generation job's raw output,
+   * optionally deploying it. Throws DaemonError (VALIDATION, PATH_*, BAD_IMAGE…).
+   */
+  async processImage(input: ProcessImageInput): Promise<ProcessImageResult> {
+    if (this.closed)
+      throw new DaemonError('NOT_READY', 'the daemon is shutting down; retry shortly');
+    return processImage(this.ctx, input);
   }
 
   /**

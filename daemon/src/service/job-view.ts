@@ -24,6 +24,8 @@ export interface GenerationRequest {
   /** Target sprite size [w, h] px; default from the style preset. */
   size?: [number, number] | undefined;
   palette?: string | undefined;
+  /** `palette: "project"` resolved by the service: the deployed sprites' colours, `#rrggbb`. */
+  paletteColours?: string[] | undefined;
   colors?: number | undefined;
   removeBackground?: boolean | undefined;
   outline?: boolean | string | undefined;

@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import type { ProcessedAsset, RebuildOptions } from '../assets/rebuild.js';
 import type { GenerationParams, ProcessSettings } from '../assets/recipes.js';
 import { workerEndpoints } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { DaemonError } from '../errors.js';
 import type { GenerationBackend } from './generation-backend.js';
+import { hexList, PROJECT_PALETTE, projectPalette } from './project-palette.js';
 
 /** The GPU and pipeline a rebuild needs. */
 export interface RebuildWiring {
@@ -21,10 +23,21 @@ export interface RebuildWiring {
 export async function createRebuildWiring(
   config: Config,
   pool: GenerationBackend,
+  assetsRoot: string | undefined = config.deployment.bevy_assets_base,
 ): Promise<RebuildWiring> {
   const sprites = await import('../sprites/index.js');
   const { randomUUID } = await import('node:crypto');
   const g = config.generation;
+  // palette: project — the colours of the sprites deployed so far (the recipe's own old one too)
+  const projectColours = async (name: string): Promise<string[]> => {
+    if (assetsRoot === undefined) {
+      throw new DaemonError(
+        'VALIDATION',
+        `recipe "${name}": palette "project" needs the assets folder; pass --assets DIR or set deployment.bevy_assets_base`,
+      );
+    }
+    return hexList(await projectPalette(config, resolve(assetsRoot)));
+  };
   return {
     pipelineVersion: sprites.PIPELINE_VERSION,
     concurrency: Math.max(2, workerEndpoints(config).length),
@@ -80,10 +93,11 @@ export async function createRebuildWiring(
       );
     },
     async process(raw: Buffer, s: ProcessSettings, name: string): Promise<ProcessedAsset> {
+      const palette = s.palette === PROJECT_PALETTE ? await projectColours(name) : s.palette;
       const options = {
         ...(s.style ? { style: s.style } : {}),
         ...(s.size ? { logicalSize: s.size } : {}),
-        ...(s.palette ? { palette: s.palette } : {}),
+        ...(palette ? { palette } : {}),
         ...s.postprocess,
       } as Parameters<typeof sprites.processSprite>[1];
       if (s.character !== undefined) {

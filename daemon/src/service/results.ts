@@ -1,4 +1,4 @@
-import type { ManifestGrid } from '../sprites/index.js';
+import type { Detected, ManifestGrid } from '../sprites/index.js';
 
 /** What the service's pipeline produces and deploys; mcp/ and cli/ read these. */
 
@@ -12,6 +12,10 @@ export interface ProcessedSprite {
   height: number;
   /** Set for animation strips and tilesets. */
   sheet?: { kind: 'sheet' | 'tileset'; grid: SheetGrid; atlasJson: object } | undefined;
+  /** What grid detection found (the first frame's for a sheet). */
+  detected?: Detected | undefined;
+  /** Colours in the output, most used first, `#rrggbb`. */
+  palette?: string[] | undefined;
 }
 
 export interface DeployResult {

@@ -11,14 +11,30 @@ import type { DeployResult, ProcessedSprite, RebuildReport } from './results.js'
  * use, so the MCP server starts without sharp or chokidar in memory.
  */
 
+/** The part of a request post-processing reads (generate_sprite's and process_sprite's). */
+export type PostprocessRequest = Pick<
+  GenerationRequest,
+  | 'style'
+  | 'size'
+  | 'palette'
+  | 'paletteColours'
+  | 'colors'
+  | 'removeBackground'
+  | 'outline'
+  | 'animationFrames'
+  | 'tilesetGrid'
+  | 'name'
+>;
+
 /** The request's post-processing options in the sprites module's terms. */
-export function spriteOptions(request: GenerationRequest): SpriteOptions {
+export function spriteOptions(request: PostprocessRequest): SpriteOptions {
   const o: SpriteOptions = { style: request.style };
   if (request.size !== undefined) {
     o.logicalSize = request.size;
     o.canvas = request.size;
   }
-  if (request.palette !== undefined) o.palette = request.palette;
+  if (request.paletteColours !== undefined) o.palette = request.paletteColours;
+  else if (request.palette !== undefined) o.palette = request.palette;
   if (request.colors !== undefined) o.colours = request.colors;
   if (request.removeBackground !== undefined)
     o.background = request.removeBackground ? 'flood' : 'none';
@@ -32,14 +48,20 @@ export function spriteOptions(request: GenerationRequest): SpriteOptions {
 /** Post-process a raw model output as `request` asks: one sprite, a strip of frames or a tileset. */
 export async function processSprite(
   raw: Buffer,
-  request: GenerationRequest,
+  request: PostprocessRequest,
 ): Promise<ProcessedSprite> {
   const sprites = await import('../sprites/index.js');
   const options = spriteOptions(request);
   const frames = request.animationFrames ?? 1;
   if (frames <= 1 && request.tilesetGrid === undefined) {
     const out = await sprites.processSprite(raw, options);
-    return { png: out.png, width: out.width, height: out.height };
+    return {
+      png: out.png,
+      width: out.width,
+      height: out.height,
+      detected: out.detected,
+      palette: out.palette,
+    };
   }
   // A strip of N frames or a tileset: every cell processed alike, plus atlas metadata.
   const { canvas: _canvas, ...sheetOptions } = options;
@@ -53,6 +75,8 @@ export async function processSprite(
     width: r.width,
     height: r.height,
     sheet: { kind: r.kind, grid: sprites.manifestGrid(r.grid), atlasJson: r.json },
+    detected: r.detected,
+    palette: r.palette,
   };
 }
 
@@ -132,7 +156,11 @@ export async function deployPng(config: Config, input: DeployInput): Promise<Dep
           ...(req.lora !== undefined ? { lora: req.lora } : {}),
           steps: req.steps,
           cfg_scale: req.cfgScale,
-          postprocess: spriteOptions(req),
+          // "project" is recorded by name: the colours follow the game as it grows
+          postprocess: {
+            ...spriteOptions(req),
+            ...(req.paletteColours !== undefined ? { palette: req.palette } : {}),
+          },
         };
   const result = await deploySprite({
     assetsRoot: input.assetsRoot,
@@ -234,7 +262,7 @@ export async function rebuildAssets(
     });
   } else {
     const { createRebuildWiring } = await import('./rebuild-wiring.js');
-    const wiring = await createRebuildWiring(config, await backend());
+    const wiring = await createRebuildWiring(config, await backend(), input.assetsRoot);
     result = await rebuild({
       ...common,
       generate: wiring.generate,

@@ -24,6 +24,13 @@ export {
   type SheetOptions,
 } from './process-sheet.js';
 export { type ProcessedSprite, processSprite } from './process-sprite.js';
+export {
+  formatPalette,
+  type PaletteFileFormat,
+  PROJECT_PALETTE_MAX,
+  paletteFormatOf,
+  paletteOfImages,
+} from './project-palette.js';
 export { type EffectiveSettings, PIPELINE_VERSION, type SpriteOptions } from './settings.js';
 export {
   type AsepriteJson,

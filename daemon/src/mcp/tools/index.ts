@@ -6,6 +6,7 @@ import { generateCharacterTool } from './generate-character.js';
 import { generateSpriteTool } from './generate-sprite.js';
 import { getStatusTool, listModelsTool, listStylesTool, rebuildSpritesTool } from './info-tools.js';
 import { cancelJobTool, getJobTool, listJobsTool, waitJobTool } from './job-tools.js';
+import { processSpriteTool } from './process-sprite.js';
 
 const cache = new WeakMap<Config, readonly ToolDef[]>();
 
@@ -26,6 +27,7 @@ export function allTools(config: Config): readonly ToolDef[] {
       getStatusTool(config),
       listStylesTool(config),
       rebuildSpritesTool(config),
+      processSpriteTool(config),
     ];
     cache.set(config, tools);
   }
