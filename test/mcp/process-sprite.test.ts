@@ -59,13 +59,13 @@ function colourSet(img: RawImage): Set<number> {
 }
 
 describe('process_sprite', () => {
-  it('is listed read-only, with deploy documented as the write', async () => {
+  it('is listed as writing (a client must not auto-approve a deploy), with deploy documented', async () => {
     h = await inMemoryHarness();
     const { tools } = await h.client.listTools();
     const tool = tools.find((t) => t.name === 'process_sprite');
     expect(tool).toBeDefined();
     expect(tool?.annotations).toMatchObject({
-      readOnlyHint: true,
+      readOnlyHint: false,
       destructiveHint: true,
       idempotentHint: true,
       openWorldHint: false,

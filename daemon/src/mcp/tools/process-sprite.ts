@@ -89,16 +89,18 @@ export function processSpriteTool(config: Config) {
       'Turn an existing image (a path: another model\'s output, an upscaled "pixel-art picture", a drawing) into clean ' +
       'pixel art with the same post-processing as generate_sprite: grid detection, size, palette (a named one or ' +
       '"project": the colours of the sprites already deployed), transparent background, outline, animation strips and ' +
-      'tilesets. No GPU. Read-only by default: it only writes a new output file. With deploy: true (and name) it also ' +
+      'tilesets. No GPU. Without deploy it leaves the game alone and only writes a new output file. With deploy: true (and name) it also ' +
       'WRITES the sprite into the Bevy assets folder and asset_manifest.json, replacing a deployed sprite of that name ' +
       '(the same input deploys the same bytes, so a repeat changes nothing).',
     input,
     output: ProcessResultSchema,
-    // Annotations are per tool: read-only as called by default; the destructive and
-    // idempotent hints describe deploy: true (it replaces a same-named sprite, and
-    // repeating it leaves the same bytes).
+    // Annotations are per tool, not per call, and the MCP spec ignores the destructive and
+    // idempotent hints of a read-only tool: a client that auto-approves read-only tools would let
+    // deploy: true through. So it is not read-only (it always writes its output file); the
+    // destructive and idempotent hints describe deploy: true (it replaces a same-named sprite,
+    // and repeating it leaves the same bytes).
     annotations: {
-      readOnlyHint: true,
+      readOnlyHint: false,
       destructiveHint: true,
       idempotentHint: true,
       openWorldHint: false,
