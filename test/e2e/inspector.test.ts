@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/src/log.js';
 import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
+import { TOOLS } from '../mcp/support/tool-names.js';
 import { CLI } from './support/daemon.js';
 
 /**
@@ -59,7 +60,7 @@ describe('MCP Inspector CLI against the built daemon', () => {
       tools: { name: string; outputSchema?: object }[];
     };
     expect(out.tools.map((t) => t.name)).toContain('generate_sprite');
-    expect(out.tools).toHaveLength(12);
+    expect(out.tools.map((t) => t.name)).toEqual(TOOLS);
     expect(out.tools.every((t) => t.outputSchema !== undefined)).toBe(true);
   });
 

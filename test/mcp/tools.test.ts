@@ -1,27 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { firstText, type Harness, inMemoryHarness } from './support/harness.js';
+import { TOOLS } from './support/tool-names.js';
 
 let h: Harness;
 afterEach(async () => {
   await h?.close();
 });
-
-const TOOLS = [
-  'generate_sprite',
-  'generate_batch',
-  'generate_character',
-  'deploy_to_bevy',
-  'get_job',
-  'wait_job',
-  'cancel_job',
-  'list_jobs',
-  'list_models',
-  'get_status',
-  'list_styles',
-  'rebuild_sprites',
-  'process_sprite',
-];
 
 describe('tools/list', () => {
   it('lists every tool with an input schema carrying the config limits, an output schema and annotations', async () => {
