@@ -202,6 +202,8 @@ async function main(): Promise<number> {
       GAME_ASSETS_DIR: assets,
       GAME_BRP_PORT: String(brpPort),
       DGX_PIXELS_ZMQ_ENDPOINT: endpoints.req,
+      // A loaded machine may answer a ping late; the game test is not about that.
+      DGX_PIXELS_BACKEND_PING_TIMEOUT_MS: '2000',
       DGX_PIXELS_ZMQ_PUB_ENDPOINT: endpoints.pub,
       DGX_PIXELS_STATE_DIR: join(work, 'state'),
     },

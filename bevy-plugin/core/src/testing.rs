@@ -151,9 +151,12 @@ impl EmbeddedWorker {
         }
     }
 
-    /// `node cli.js serve` pointed at this worker, with its state in `state_dir`.
+    /// `node cli.js serve` pointed at this worker, with its state in `state_dir`. The worker
+    /// ping may take 2 s (default 250 ms): on a loaded machine a slow answer is not what these
+    /// tests are about.
     pub fn daemon(&self, cli: &Path, state_dir: &Path) -> DaemonConfig {
         DaemonConfig::command("node", [cli.to_string_lossy().into_owned(), "serve".into()])
+            .env("DGX_PIXELS_BACKEND_PING_TIMEOUT_MS", "2000")
             .env("DGX_PIXELS_ZMQ_ENDPOINT", &self.req)
             .env("DGX_PIXELS_ZMQ_PUB_ENDPOINT", &self.publish)
             .env("DGX_PIXELS_STATE_DIR", state_dir.to_string_lossy())
