@@ -289,7 +289,7 @@ describe('WorkerPool with a lone worker that dies', () => {
       expect(o.status).toBe('failed');
       if (o.status === 'failed') {
         expect(o.error).toMatch(
-          /^worker gpu0 stopped answering \(.*\); the job did not finish, submit it again$/,
+          /^Backend connection failed: worker gpu0 stopped answering \(.*\); the job did not finish, submit it again$/,
         );
       }
     }

@@ -1,4 +1,4 @@
-import { errorMessage, isDaemonError } from '../errors.js';
+import { connectionFailedText, errorMessage, isDaemonError } from '../errors.js';
 import { type GenerateParams, type JobOutcome, outcomeCode } from './types.js';
 import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker-pool.js';
 
@@ -39,6 +39,8 @@ export async function runPoolJob(
   });
   const tried = new Set<PoolWorker>();
   const errors: string[] = [];
+  /** Whether the one error so far already reads "Backend connection failed: …" (its code says so). */
+  let worded = false;
 
   /** One attempt on one worker; undefined means "did not start there, try another". */
   async function runOn(worker: PoolWorker): Promise<JobOutcome | undefined> {
@@ -49,12 +51,12 @@ export async function runPoolJob(
     } catch (err) {
       const why = errorMessage(err);
       errors.push(why);
+      worded = isDaemonError(err, 'WORKER_UNREACHABLE');
       // a refused request is about the job, not the worker: do not try elsewhere; except a full
-      // queue ("Worker busy", worker.max_queue, e.g. filled by another daemon): another may have room
-      const busy = /\bworker busy\b/i.test(why);
-      if (isDaemonError(err, 'WORKER_ERROR') && !busy)
+      // queue (BUSY: worker.max_queue, e.g. filled by another daemon): another may have room
+      if (isDaemonError(err, 'WORKER_ERROR'))
         return { status: 'failed', error: why, code: 'JOB_FAILED' };
-      if (busy) {
+      if (isDaemonError(err, 'BUSY')) {
         pool.log.warn(
           { jobId, worker: worker.client.name },
           'worker queue full; trying another worker',
@@ -93,13 +95,17 @@ export async function runPoolJob(
         ['lost', 'unreachable', 'not_started'].includes(result.code) && !tracker.executing;
       if (retryable && !cancelled) {
         errors.push(result.error);
+        worded = false;
         pool.log.warn(
           { jobId, worker: worker.client.name, err: result.error },
           'job lost before it started; re-sending',
         );
         return undefined;
       }
-      return { status: 'failed', error: result.error, code: outcomeCode(result.code) };
+      const code = outcomeCode(result.code);
+      const error =
+        code === 'WORKER_UNREACHABLE' ? connectionFailedText(result.error) : result.error;
+      return { status: 'failed', error, code };
     }
     try {
       const { bytes } = await pool.fetchImage(worker.client, result);
@@ -144,11 +150,14 @@ export async function runPoolJob(
   if (cancelled) return { status: 'cancelled' };
   if (pool.isClosed) return shutdown();
   const only = errors.length === 1 ? errors[0] : undefined;
+  if (only !== undefined && worded)
+    return { status: 'failed', code: 'WORKER_UNREACHABLE', error: only };
   return {
     status: 'failed',
     code: 'WORKER_UNREACHABLE',
-    error:
+    error: connectionFailedText(
       only ?? `no DGX worker could run job ${jobId}: ${errors.join('; ') || 'no worker available'}`,
+    ),
   };
 }
 

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { workerEndpoints } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { DaemonError, errorMessage } from '../errors.js';
+import { connectionFailed, DaemonError, errorMessage } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { ModelInfo } from '../protocol/messages.js';
 import { fetchResultImage } from './image-fetch.js';
@@ -246,10 +246,7 @@ export class WorkerPool {
       if (r.status === 'rejected') errors.push(errorMessage(r.reason));
     }
     if (byName.size === 0 && errors.length === results.length) {
-      throw new DaemonError(
-        'WORKER_UNREACHABLE',
-        `Backend connection failed: no DGX worker answered list_models: ${errors.join('; ')}`,
-      );
+      throw connectionFailed(`no DGX worker answered list_models: ${errors.join('; ')}`);
     }
     return [...byName.values()].sort((a, b) =>
       a.name.toLowerCase().localeCompare(b.name.toLowerCase()),
