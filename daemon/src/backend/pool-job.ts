@@ -1,5 +1,5 @@
 import { connectionFailedText, errorMessage, isDaemonError } from '../errors.js';
-import { type GenerateParams, type JobOutcome, outcomeCode } from './types.js';
+import { type GenerateParams, type JobFailureCode, type JobOutcome, outcomeCode } from './types.js';
 import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker-pool.js';
 
 /**
@@ -38,9 +38,8 @@ export async function runPoolJob(
     code: 'NOT_READY',
   });
   const tried = new Set<PoolWorker>();
-  const errors: string[] = [];
-  /** Whether the one error so far already reads "Backend connection failed: …" (its code says so). */
-  let worded = false;
+  /** Why each tried worker did not run the job: its text and the outcome code it stands for. */
+  const failures: { text: string; code: JobFailureCode; worded: boolean }[] = [];
 
   /** One attempt on one worker; undefined means "did not start there, try another". */
   async function runOn(worker: PoolWorker): Promise<JobOutcome | undefined> {
@@ -50,8 +49,12 @@ export async function runPoolJob(
       tracker = await worker.client.generate(params, { jobId });
     } catch (err) {
       const why = errorMessage(err);
-      errors.push(why);
-      worded = isDaemonError(err, 'WORKER_UNREACHABLE');
+      // a WORKER_UNREACHABLE error already reads "Backend connection failed: …" (connectionFailed)
+      failures.push({
+        text: why,
+        code: 'WORKER_UNREACHABLE',
+        worded: isDaemonError(err, 'WORKER_UNREACHABLE'),
+      });
       // a refused request is about the job, not the worker: do not try elsewhere; except a full
       // queue (BUSY: worker.max_queue, e.g. filled by another daemon): another may have room
       if (isDaemonError(err, 'WORKER_ERROR'))
@@ -94,8 +97,8 @@ export async function runPoolJob(
       const retryable =
         ['lost', 'unreachable', 'not_started'].includes(result.code) && !tracker.executing;
       if (retryable && !cancelled) {
-        errors.push(result.error);
-        worded = false;
+        // lost from a reachable worker's queue is JOB_FAILED; not sent or no answer is unreachable
+        failures.push({ text: result.error, code: outcomeCode(result.code), worded: false });
         pool.log.warn(
           { jobId, worker: worker.client.name, err: result.error },
           'job lost before it started; re-sending',
@@ -149,15 +152,19 @@ export async function runPoolJob(
   }
   if (cancelled) return { status: 'cancelled' };
   if (pool.isClosed) return shutdown();
-  const only = errors.length === 1 ? errors[0] : undefined;
-  if (only !== undefined && worded)
-    return { status: 'failed', code: 'WORKER_UNREACHABLE', error: only };
+  const only = failures.length === 1 ? failures[0] : undefined;
+  if (only !== undefined) {
+    const error =
+      only.code === 'WORKER_UNREACHABLE' && !only.worded
+        ? connectionFailedText(only.text)
+        : only.text;
+    return { status: 'failed', code: only.code, error };
+  }
+  const why = failures.map((f) => f.text).join('; ') || 'no worker available';
   return {
     status: 'failed',
     code: 'WORKER_UNREACHABLE',
-    error: connectionFailedText(
-      only ?? `no DGX worker could run job ${jobId}: ${errors.join('; ') || 'no worker available'}`,
-    ),
+    error: connectionFailedText(`no DGX worker could run job ${jobId}: ${why}`),
   };
 }
 
