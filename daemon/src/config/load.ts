@@ -345,7 +345,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     sources[dotted] = `flag ${flag}`;
   }
 
-  const parsed = ConfigSchema.safeParse(tree);
+  // parsed once per process: zod's compiled fast path would cost more to build than it saves
+  const parsed = ConfigSchema.safeParse(tree, { jitless: true });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const dotted = issue.path.slice(0, 2).join('.');
