@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { isManifestEntry } from '../../daemon/src/assets/manifest-check.js';
 import { type Manifest, ManifestSchema } from '../../daemon/src/assets/manifest-schema.js';
+import { makePng } from '../support/png.js';
 import { bundleChild } from './support/child-bundle.js';
 import { type Child, spawnChild } from './support/children.js';
-import { makePng } from './support/png.js';
 
 // Real processes against one real manifest: several writers at once, and
 // writers killed with SIGKILL at random instants while a reader keeps reading.
