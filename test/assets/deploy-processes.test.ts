@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { isManifestEntry } from '../../daemon/src/assets/manifest-check.js';
 import { type Manifest, ManifestSchema } from '../../daemon/src/assets/manifest-schema.js';
 import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 import { bundleChild } from './support/child-bundle.js';
 import { type Child, spawnChild } from './support/children.js';
 
@@ -16,12 +16,6 @@ import { type Child, spawnChild } from './support/children.js';
 
 let bundle: string;
 const dirs: string[] = [];
-
-function tempDir(label: string): string {
-  const d = mkdtempSync(join(tmpdir(), `dgx-${label}-`));
-  dirs.push(d);
-  return d;
-}
 
 function readManifestFile(root: string): Manifest {
   if (!existsSync(join(root, 'asset_manifest.json')))
@@ -121,8 +115,8 @@ function sharedRevisionNeverGoesBack(child: Child, manifest: Manifest, lane: num
 
 describe('deploySprite across processes', () => {
   it('keeps every update when 8 processes deploy 200 sprites each into one manifest', async () => {
-    const root = tempDir('assets');
-    const state = tempDir('state');
+    const root = tempDir('dgx-assets-');
+    const state = tempDir('dgx-state-');
     const children = Array.from({ length: 8 }, (_, p) =>
       spawnChild(bundle, [root, state, `p${p}`, '200', 'names']),
     );
@@ -147,8 +141,8 @@ describe('deploySprite across processes', () => {
   }, 120_000);
 
   it('takes over a lock left by a killed holder at once, not after the 10 s stale time', async () => {
-    const root = tempDir('assets');
-    const holder = spawnChild(bundle, [root, tempDir('state'), 'h', '0', 'hold']);
+    const root = tempDir('dgx-assets-');
+    const holder = spawnChild(bundle, [root, tempDir('dgx-state-'), 'h', '0', 'hold']);
     await holder.waitFor('locked', 10_000);
     holder.proc.kill('SIGKILL');
     await holder.exited;
@@ -159,8 +153,8 @@ describe('deploySprite across processes', () => {
   });
 
   it('finishes the deploy of a holder killed between the PNG rename and the manifest rename', async () => {
-    const root = tempDir('assets');
-    const child = spawnChild(bundle, [root, tempDir('state'), 't', '0', 'tear']);
+    const root = tempDir('dgx-assets-');
+    const child = spawnChild(bundle, [root, tempDir('dgx-state-'), 't', '0', 'tear']);
     await child.waitFor('torn', 15_000);
     child.proc.kill('SIGKILL');
     await child.exited;
@@ -180,8 +174,8 @@ describe('deploySprite across processes', () => {
    * the whole time and must never see a torn or invalid file.
    */
   it('survives 200 SIGKILLs of deploying processes with no lost, torn or invented update', async () => {
-    const root = tempDir('assets');
-    const state = tempDir('state');
+    const root = tempDir('dgx-assets-');
+    const state = tempDir('dgx-state-');
     const kills = 200;
     const lanes = Number(process.env.DGX_CRASH_LANES ?? 2);
     const okNames = new Set<string>();

@@ -1,6 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPng } from '../../daemon/src/backend/image-fetch.js';
 import { JobStore } from '../../daemon/src/backend/job-store.js';
@@ -14,6 +12,7 @@ import {
   startFakeWorker,
 } from '../support/fake-worker.js';
 import { deadEndpoint } from '../support/ports.js';
+import { tempDir } from '../support/temp-dir.js';
 import { waitFor, within } from '../support/wait.js';
 
 const params: GenerateParams = {
@@ -26,21 +25,12 @@ const params: GenerateParams = {
 
 let workers: FakeWorker[] = [];
 let pools: WorkerPool[] = [];
-let dirs: string[] = [];
 afterEach(async () => {
   for (const p of pools) await p.close();
   for (const w of workers) await w.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   pools = [];
   workers = [];
-  dirs = [];
 });
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pool-test-'));
-  dirs.push(dir);
-  return dir;
-}
 
 async function startWorkers(n: number, options: FakeWorkerOptions = {}): Promise<FakeWorker[]> {
   const started = await Promise.all(Array.from({ length: n }, () => startFakeWorker(options)));
@@ -61,7 +51,7 @@ function makePool(
       pingTimeoutMs: 250,
       recoveryIntervalMs: 300,
     })),
-    outputDir: tempDir(),
+    outputDir: tempDir('pool-test-'),
     healthIntervalMs: 100,
     healthTimeoutMs: 300,
     ...extra,
@@ -253,7 +243,7 @@ describe('WorkerPool', () => {
 
   it('journals jobs so a restarted daemon knows their results', async () => {
     const [w] = await startWorkers(1);
-    const stateDir = tempDir();
+    const stateDir = tempDir('pool-test-');
     const store = JobStore.open(stateDir);
     const pool = makePool([w as FakeWorker], { store });
     const handle = pool.submit(params);
@@ -303,7 +293,7 @@ describe('WorkerPool after a daemon restart', () => {
   it('recovers a job the worker finished while the daemon was down', async () => {
     const [w] = await startWorkers(1, { jobStatus: true });
     const fake = w as FakeWorker;
-    const stateDir = tempDir();
+    const stateDir = tempDir('pool-test-');
     const before = JobStore.open(stateDir);
     const jobId = '3f0c7a52-7d6e-4a41-9c55-2f3f8f7b1e01';
     before.create(jobId, params);
