@@ -1,6 +1,6 @@
 import { connectionFailedText, errorMessage, isDaemonError } from '../errors.js';
+import type { PendingJob, PoolJobHost, PoolWorker, SubmitOptions } from './pool-types.js';
 import { type GenerateParams, type JobFailureCode, type JobOutcome, outcomeCode } from './types.js';
-import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker-pool.js';
 
 /**
  * Run one pool job to its outcome: pick the least-loaded worker, send it,
@@ -10,7 +10,7 @@ import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker
  * `pool.attemptsPerJob` workers. Never throws for job-level failures.
  */
 export async function runPoolJob(
-  pool: WorkerPool,
+  pool: PoolJobHost,
   jobId: string,
   params: GenerateParams,
   options: SubmitOptions,

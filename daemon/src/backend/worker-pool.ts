@@ -9,7 +9,13 @@ import type { ModelInfo } from '../protocol/messages.js';
 import { fetchResultImage } from './image-fetch.js';
 import { type JobRecord, JobStore } from './job-store.js';
 import { runPoolJob } from './pool-job.js';
-import type { PendingJob, PoolWorker, SubmitOptions, WorkerPoolOptions } from './pool-types.js';
+import type {
+  PendingJob,
+  PoolJobHost,
+  PoolWorker,
+  SubmitOptions,
+  WorkerPoolOptions,
+} from './pool-types.js';
 import type {
   GenerateParams,
   JobHandle,
@@ -31,7 +37,7 @@ export type { PendingJob, PoolWorker, SubmitOptions, WorkerPoolOptions } from '.
  * This is the API the MCP service calls: submit → JobHandle, cancel, status,
  * listModels, job, close.
  */
-export class WorkerPool {
+export class WorkerPool implements PoolJobHost {
   readonly workers: PoolWorker[];
   readonly store: JobStore;
   readonly outputDir: string;
