@@ -196,6 +196,19 @@ describe('WorkerPool', () => {
     await done([a.done, b.done], 'the two accepted jobs did not end');
   });
 
+  it("frees a cancelled job's place at once: the next submit is not BUSY", async () => {
+    // a cancelled job ends cancelled at once; its place under max_pending_jobs must too, or a
+    // caller who cancelled everything is told the daemon is full (flaked in backpressure.test.ts)
+    const [w] = await startWorkers(1, { progressIntervalMs: 50 });
+    const pool = makePool([w as FakeWorker], { maxPendingJobs: 1 });
+    // cancelled while its generate request is still on the way (the worker has not accepted it)
+    const a = pool.submit({ ...params, steps: 1000 });
+    expect(await pool.cancel(a.jobId)).toBe(true);
+    const b = pool.submit({ ...params, steps: 1 });
+    expect(await done([a.done], 'cancelled job did not end')).toEqual([{ status: 'cancelled' }]);
+    await done([b.done], 'next job did not end');
+  });
+
   it('cancels through an AbortSignal and ignores the late result', async () => {
     const [w] = await startWorkers(1, { progressIntervalMs: 50 });
     const fake = w as FakeWorker;

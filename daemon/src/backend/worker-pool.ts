@@ -186,7 +186,7 @@ export class WorkerPool implements PoolJobHost {
         return { status: 'failed', error: errorMessage(err), code: 'JOB_FAILED' };
       })
       .then((outcome) => {
-        this.pending.delete(jobId);
+        if (this.pending.get(jobId) === entry) this.pending.delete(jobId);
         this.finish(jobId, outcome);
         return outcome;
       });
@@ -202,6 +202,9 @@ export class WorkerPool implements PoolJobHost {
   async cancel(jobId: string): Promise<boolean> {
     const entry = this.pending.get(jobId);
     if (entry === undefined) return false;
+    // it ends cancelled now, so its place under max_pending_jobs is free now, even while its
+    // runner still waits for the worker to drop it (a request still on its way, for one)
+    this.pending.delete(jobId);
     // wait for the worker's answer: a daemon that exits right after must not drop the request
     await entry.cancel();
     return true;
