@@ -35,6 +35,19 @@ export class DaemonError extends Error {
   }
 }
 
+/**
+ * A WORKER_UNREACHABLE error in the seed's wording ("Backend connection failed: <detail>").
+ * Every WORKER_UNREACHABLE error and outcome starts so, so callers map it by code alone.
+ */
+export function connectionFailed(detail: string, options?: ErrorOptions): DaemonError {
+  return new DaemonError('WORKER_UNREACHABLE', connectionFailedText(detail), options);
+}
+
+/** The seed's sentence for an unreachable backend, followed by the detail. */
+export function connectionFailedText(detail: string): string {
+  return `Backend connection failed: ${detail}`;
+}
+
 /** True when `err` is a DaemonError with one of `codes` (any code when none given). */
 export function isDaemonError(err: unknown, ...codes: DaemonErrorCode[]): err is DaemonError {
   return err instanceof DaemonError && (codes.length === 0 || codes.includes(err.code));

@@ -1,5 +1,16 @@
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
 import { DaemonError, type DaemonErrorCode } from './errors.js';
+
+let loaded: typeof import('yaml') | undefined;
+/**
+ * The YAML parser, loaded on first use: `serve` with the shipped config (read from the build's
+ * snapshot) and plain env values never needs it, and it costs start-up time.
+ */
+export function yaml(): typeof import('yaml') {
+  loaded ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return loaded;
+}
 
 /** A parsed YAML document and the counter that maps its offsets to 1-based lines. */
 export interface YamlWithLines {
@@ -17,6 +28,7 @@ export function parseYamlWithLines(
   label: string,
   code: DaemonErrorCode,
 ): YamlWithLines {
+  const { LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (doc.errors.length > 0) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePng } from './support/png.js';
+import { makePng } from '../support/png.js';
 
 // `dgx-pixels deploy` as a user runs it: a real process, real files.
 

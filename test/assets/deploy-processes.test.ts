@@ -1,27 +1,21 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { isManifestEntry } from '../../daemon/src/assets/manifest-check.js';
 import { type Manifest, ManifestSchema } from '../../daemon/src/assets/manifest-schema.js';
+import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 import { bundleChild } from './support/child-bundle.js';
 import { type Child, spawnChild } from './support/children.js';
-import { makePng } from './support/png.js';
 
 // Real processes against one real manifest: several writers at once, and
 // writers killed with SIGKILL at random instants while a reader keeps reading.
 
 let bundle: string;
 const dirs: string[] = [];
-
-function tempDir(label: string): string {
-  const d = mkdtempSync(join(tmpdir(), `dgx-${label}-`));
-  dirs.push(d);
-  return d;
-}
 
 function readManifestFile(root: string): Manifest {
   if (!existsSync(join(root, 'asset_manifest.json')))
@@ -41,10 +35,88 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+// The invariants checked after each SIGKILL of a deploying process (the 200-kill test below),
+// each on its own so a failure names the one that broke. `child.lines` is the killed child's
+// report: "start <name>" before a deploy, "ok <name> <revision>" after it returned.
+
+const namesOf = (child: Child, kind: 'start' | 'ok') =>
+  child.lines.filter((l) => l.startsWith(`${kind} `)).map((l) => l.split(' ')[1] as string);
+
+/** No lost update: every deploy a process reported done is in the manifest. */
+function noAcknowledgedDeployLost(okNames: Set<string>, inManifest: Set<string>): void {
+  for (const n of okNames)
+    expect(inManifest.has(n), `no lost update: completed deploy ${n} missing`).toBe(true);
+}
+
+/** No invented update: every entry of this lane's names was started by some process. */
+function noInventedEntry(inManifest: Set<string>, prefix: string, started: Set<string>): void {
+  for (const n of inManifest) {
+    if (n.startsWith(prefix))
+      expect(started.has(n), `no invented update: entry ${n} was never deployed`).toBe(true);
+  }
+}
+
+/** Of the killed process's started-but-unreported deploys, at most one (the in-flight one) is in. */
+function atMostTheInFlightDeployAdded(child: Child, inManifest: Set<string>): void {
+  const done = new Set(namesOf(child, 'ok'));
+  const inFlight = namesOf(child, 'start').filter(
+    (n) => !done.has(n) && !n.startsWith('hero-') && inManifest.has(n),
+  );
+  expect(
+    inFlight.length,
+    `at most the in-flight deploy added; present: ${inFlight.join(', ')}`,
+  ).toBeLessThanOrEqual(1);
+}
+
+/**
+ * Track the lane's torn names (a deploy cut between its PNG rename and its manifest rename: PNG
+ * first, manifest last) and return the names this kill may have changed. A child that completed a
+ * deploy held the lock after its predecessor died, so it rolled a cut deploy forward.
+ */
+function updateTorn(child: Child, torn: Set<string>): Set<string> {
+  const tornBefore = [...torn];
+  if (child.lines.some((l) => l.startsWith('ok '))) torn.clear();
+  // in flight: the last "start" with no "ok" after it (a name may be deployed twice)
+  const lastIndex = (prefix: string) =>
+    child.lines.map((l) => l.startsWith(prefix)).lastIndexOf(true);
+  const lastStart = lastIndex('start ');
+  if (lastStart > lastIndex('ok ')) torn.add(child.lines[lastStart]?.split(' ')[1] as string);
+  return new Set([...namesOf(child, 'start'), ...tornBefore]);
+}
+
+/** No torn entry: each changed entry's PNG has the entry's hash, except a name still torn. */
+function entriesMatchTheirBytes(
+  root: string,
+  manifest: Manifest,
+  touched: Set<string>,
+  torn: Set<string>,
+  child: Child,
+): void {
+  for (const e of manifest.sprites) {
+    if (!touched.has(e.name) || torn.has(e.name)) continue;
+    expect(
+      sha(readFileSync(join(root, e.path))),
+      `no torn entry: ${e.name} bytes differ from its manifest hash; torn: ${[...torn]}; lines: ${child.lines.join(' | ')}; entry: ${JSON.stringify(e)}`,
+    ).toBe(e.hash);
+  }
+}
+
+/** The name every process of a lane deploys again and again never goes back a revision. */
+function sharedRevisionNeverGoesBack(child: Child, manifest: Manifest, lane: number): void {
+  const heroOks = child.lines
+    .filter((l) => l.startsWith(`ok hero-${lane} `))
+    .map((l) => Number(l.split(' ')[2]));
+  const hero = manifest.sprites.find((e) => e.name === `hero-${lane}`);
+  if (heroOks.length > 0)
+    expect(hero?.revision, `hero-${lane} revision went back`).toBeGreaterThanOrEqual(
+      Math.max(...heroOks),
+    );
+}
+
 describe('deploySprite across processes', () => {
   it('keeps every update when 8 processes deploy 200 sprites each into one manifest', async () => {
-    const root = tempDir('assets');
-    const state = tempDir('state');
+    const root = tempDir('dgx-assets-');
+    const state = tempDir('dgx-state-');
     const children = Array.from({ length: 8 }, (_, p) =>
       spawnChild(bundle, [root, state, `p${p}`, '200', 'names']),
     );
@@ -69,8 +141,8 @@ describe('deploySprite across processes', () => {
   }, 120_000);
 
   it('takes over a lock left by a killed holder at once, not after the 10 s stale time', async () => {
-    const root = tempDir('assets');
-    const holder = spawnChild(bundle, [root, tempDir('state'), 'h', '0', 'hold']);
+    const root = tempDir('dgx-assets-');
+    const holder = spawnChild(bundle, [root, tempDir('dgx-state-'), 'h', '0', 'hold']);
     await holder.waitFor('locked', 10_000);
     holder.proc.kill('SIGKILL');
     await holder.exited;
@@ -81,8 +153,8 @@ describe('deploySprite across processes', () => {
   });
 
   it('finishes the deploy of a holder killed between the PNG rename and the manifest rename', async () => {
-    const root = tempDir('assets');
-    const child = spawnChild(bundle, [root, tempDir('state'), 't', '0', 'tear']);
+    const root = tempDir('dgx-assets-');
+    const child = spawnChild(bundle, [root, tempDir('dgx-state-'), 't', '0', 'tear']);
     await child.waitFor('torn', 15_000);
     child.proc.kill('SIGKILL');
     await child.exited;
@@ -102,8 +174,8 @@ describe('deploySprite across processes', () => {
    * the whole time and must never see a torn or invalid file.
    */
   it('survives 200 SIGKILLs of deploying processes with no lost, torn or invented update', async () => {
-    const root = tempDir('assets');
-    const state = tempDir('state');
+    const root = tempDir('dgx-assets-');
+    const state = tempDir('dgx-state-');
     const kills = 200;
     const lanes = Number(process.env.DGX_CRASH_LANES ?? 2);
     const okNames = new Set<string>();
@@ -147,57 +219,14 @@ describe('deploySprite across processes', () => {
         if (kind === 'start' && name) startedNames.add(name);
         if (kind === 'ok' && name) okNames.add(name);
       }
-      const manifest = readManifestFile(root); // parses and matches the schema, or throws
+      const manifest = readManifestFile(root); // invariant 0: parses and matches the schema, or throws
       const inManifest = new Set(manifest.sprites.map((e) => e.name));
-      for (const n of okNames)
-        expect(inManifest.has(n), `completed deploy ${n} missing`).toBe(true);
-      for (const n of inManifest) {
-        if (n.startsWith(`l${lane}k`))
-          expect(startedNames.has(n), `entry ${n} was never deployed`).toBe(true);
-      }
-      // This child's deploys that were started but never reported: at most one (the in-flight one) may be in.
-      const mine = child.lines
-        .filter((l) => l.startsWith('start '))
-        .map((l) => l.split(' ')[1] as string);
-      const done = new Set(
-        child.lines.filter((l) => l.startsWith('ok ')).map((l) => l.split(' ')[1] as string),
-      );
-      const inFlight = mine.filter(
-        (n) => !done.has(n) && !n.startsWith('hero-') && inManifest.has(n),
-      );
-      expect(
-        inFlight.length,
-        `in-flight names present: ${inFlight.join(', ')}`,
-      ).toBeLessThanOrEqual(1);
-      // Entries of this lane point at a PNG with their hash, except a name whose
-      // deploy was cut between the PNG rename and the manifest rename (PNG first,
-      // manifest last), until a later deploy of it completes.
-      const torn = tornByLane[lane] as Set<string>;
-      const tornBefore = [...torn];
-      // A child that completed a deploy held the lock after its predecessor died,
-      // so it rolled the predecessor's cut deploy forward: nothing torn is left.
-      if (child.lines.some((l) => l.startsWith('ok '))) torn.clear();
-      // In flight: the last "start" with no "ok" after it (a name may be deployed twice).
-      const lastIndex = (prefix: string) =>
-        child.lines.map((l) => l.startsWith(prefix)).lastIndexOf(true);
-      const lastStart = lastIndex('start ');
-      const lastOk = lastIndex('ok ');
-      if (lastStart > lastOk) torn.add(child.lines[lastStart]?.split(' ')[1] as string);
-      // Only this child's names (and rolled-forward ones) can have changed since the last check.
-      const touched = new Set([...mine, ...tornBefore]);
-      for (const e of manifest.sprites) {
-        if (!touched.has(e.name) || torn.has(e.name)) continue;
-        expect(
-          sha(readFileSync(join(root, e.path))),
-          `${e.name} bytes differ from its manifest hash; torn: ${[...torn]}; lines: ${child.lines.join(' | ')}; entry: ${JSON.stringify(e)}`,
-        ).toBe(e.hash);
-      }
-      // The shared name's revision never goes backwards.
-      const heroOks = child.lines
-        .filter((l) => l.startsWith(`ok hero-${lane} `))
-        .map((l) => Number(l.split(' ')[2]));
-      const hero = manifest.sprites.find((e) => e.name === `hero-${lane}`);
-      if (heroOks.length > 0) expect(hero?.revision).toBeGreaterThanOrEqual(Math.max(...heroOks));
+      noAcknowledgedDeployLost(okNames, inManifest);
+      noInventedEntry(inManifest, `l${lane}k`, startedNames);
+      atMostTheInFlightDeployAdded(child, inManifest);
+      const touched = updateTorn(child, tornByLane[lane] as Set<string>);
+      entriesMatchTheirBytes(root, manifest, touched, tornByLane[lane] as Set<string>, child);
+      sharedRevisionNeverGoesBack(child, manifest, lane);
     };
 
     let killed = 0;

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { readManifest } from '../../daemon/src/assets/manifest.js';
 import { sha256Hex } from '../../daemon/src/assets/png-info.js';
-import { makePng } from './support/png.js';
+import { makePng } from '../support/png.js';
 
 let base: string;
 let root: string;

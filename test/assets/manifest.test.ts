@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { parseManifest, readManifest } from '../../daemon/src/assets/manifest.js';
-import { makePng } from './support/png.js';
+import { makePng } from '../support/png.js';
 
 let root: string;
 let file: string;

@@ -9,7 +9,7 @@ import {
   resolveAssetsRoot,
 } from '../../daemon/src/assets/paths.js';
 import { DaemonError } from '../../daemon/src/errors.js';
-import { makePng } from './support/png.js';
+import { makePng } from '../support/png.js';
 
 let base: string;
 let root: string;

@@ -10,7 +10,7 @@ import {
 } from '../../daemon/src/assets/rebuild.js';
 import type { GenerationParams, ProcessSettings } from '../../daemon/src/assets/recipes.js';
 import { loadRecipes } from '../../daemon/src/assets/recipes.js';
-import { makePng } from './support/png.js';
+import { makePng } from '../support/png.js';
 
 // rebuild with counting fakes for the GPU and the pipeline: it must do the
 // minimum — nothing for unchanged recipes, no GPU for processing-only changes.

@@ -32,10 +32,15 @@ afterEach(async () => {
   dirs = [];
 });
 
-async function embedded(): Promise<RunningWorker> {
+async function embedded(maxQueue?: number): Promise<RunningWorker> {
   const outputDir = mkdtempSync(join(tmpdir(), 'embedded-'));
   dirs.push(outputDir);
-  const w = await startWorker({ req: 'tcp://127.0.0.1:*', stepMs: 5, outputDir });
+  const w = await startWorker({
+    req: 'tcp://127.0.0.1:*',
+    stepMs: 5,
+    outputDir,
+    maxQueue: maxQueue ?? 1000,
+  });
   running.push(w);
   return w;
 }
@@ -77,5 +82,31 @@ describe('WorkerClient against the embedded worker', () => {
     const job = await client.generate({ ...params, steps: 100 });
     expect(await client.cancel(job.jobId)).toBe('cancelled');
     expect(await job.result).toEqual({ status: 'cancelled' });
+  });
+
+  it('refuses a job past worker.max_queue with code BUSY, and the pool sends it to another worker', async () => {
+    const full = await embedded(0);
+    const free = await embedded();
+    const client = new WorkerClient({ req: full.reqEndpoint, pub: full.pubEndpoint });
+    closers.push(() => client.close());
+    const refused = await client.generate(params).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'BUSY' });
+    expect(String(refused)).toContain('Worker busy');
+
+    const out = mkdtempSync(join(tmpdir(), 'embedded-pool-'));
+    dirs.push(out);
+    const pool = new WorkerPool({
+      workers: [
+        { req: full.reqEndpoint, pub: full.pubEndpoint, name: 'full' },
+        { req: free.reqEndpoint, pub: free.pubEndpoint, name: 'free' },
+      ],
+      outputDir: out,
+      healthIntervalMs: 0,
+    });
+    closers.push(() => pool.close());
+    for (let i = 0; i < 3; i++) {
+      const outcome = await within(pool.submit(params).done, 'pool job did not end', 15_000);
+      expect(outcome).toMatchObject({ status: 'completed', workerName: 'free' });
+    }
   });
 });

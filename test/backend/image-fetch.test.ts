@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -11,21 +10,13 @@ import {
   mapWorkerPath,
 } from '../../daemon/src/backend/image-fetch.js';
 import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 
-let dirs: string[] = [];
 let servers: Server[] = [];
 afterEach(async () => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   for (const s of servers) await new Promise((r) => s.close(r));
-  dirs = [];
   servers = [];
 });
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'image-fetch-'));
-  dirs.push(d);
-  return d;
-}
-
 /** A local stand-in for ComfyUI's GET /view?filename=…&type=output. */
 async function fakeComfy(files: Record<string, Buffer>): Promise<{ url: string; hits: string[] }> {
   const hits: string[] = [];
@@ -69,7 +60,7 @@ describe('fetchResultImage', () => {
   });
 
   it('reads the worker path after path_map rewriting', async () => {
-    const local = tempDir();
+    const local = tempDir('image-fetch-');
     writeFileSync(join(local, 'job_1.png'), png);
     const got = await fetchResultImage(
       { imagePath: '/worker/outputs/job_1.png' },
@@ -91,7 +82,7 @@ describe('fetchResultImage', () => {
   });
 
   it('skips a non-PNG inline image and a non-PNG file', async () => {
-    const local = tempDir();
+    const local = tempDir('image-fetch-');
     writeFileSync(join(local, 'bad.png'), 'GIF89a not a png');
     const comfy = await fakeComfy({ 'bad.png': png });
     const got = await fetchResultImage(
@@ -116,8 +107,8 @@ describe('fetchResultImage', () => {
 
 describe('findResultFile', () => {
   it('finds <job_id>_<ts>.png, newest name first, across dirs', async () => {
-    const a = tempDir();
-    const b = tempDir();
+    const a = tempDir('image-fetch-');
+    const b = tempDir('image-fetch-');
     mkdirSync(join(a, 'sub'));
     writeFileSync(join(a, 'job9_100.png'), png);
     writeFileSync(join(b, 'job9_200.png'), png);

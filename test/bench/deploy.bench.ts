@@ -7,7 +7,7 @@ import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { serializeManifest } from '../../daemon/src/assets/manifest.js';
 import type { Manifest, ManifestEntry } from '../../daemon/src/assets/manifest-schema.js';
 import { sha256Hex } from '../../daemon/src/assets/png-info.js';
-import { makePng } from '../assets/support/png.js';
+import { makePng } from '../support/png.js';
 
 /**
  * Deploy latency of one 64×64 sprite into a manifest of 1 000 and 10 000

@@ -1,20 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
 import { deadEndpoint } from '../support/ports.js';
+import { tempDir } from '../support/temp-dir.js';
 import { within } from '../support/wait.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 let workers: FakeWorker[] = [];
-let dirs: string[] = [];
 afterEach(async () => {
   for (const w of workers) await w.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   workers = [];
-  dirs = [];
 });
 
 interface Run {
@@ -55,20 +51,14 @@ function doctor(args: string[], env: Record<string, string>): Promise<Run> {
   );
 }
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'doctor-test-'));
-  dirs.push(d);
-  return d;
-}
-
 describe('dgx-pixels doctor', () => {
   it('passes against a running worker and shows where each value came from', async () => {
     const worker = await startFakeWorker();
     workers.push(worker);
-    const assets = tempDir();
+    const assets = tempDir('doctor-test-');
     const run = await doctor(['--json', '--zmq-endpoint', worker.req, '--assets', assets], {
       DGX_PIXELS_ZMQ_PUB_ENDPOINT: worker.pub,
-      DGX_PIXELS_STATE_DIR: join(tempDir(), 'state'),
+      DGX_PIXELS_STATE_DIR: join(tempDir('doctor-test-'), 'state'),
     });
     expect(run.stderr).toBe('');
     const report = JSON.parse(run.stdout) as {
@@ -112,12 +102,12 @@ describe('dgx-pixels doctor', () => {
       '--zmq-endpoint',
       req,
       '--assets',
-      join(tempDir(), 'missing'),
+      join(tempDir('doctor-test-'), 'missing'),
       '--comfyui-url',
       `http://127.0.0.1:${comfyPort}`,
     ];
     const run = await doctor(args, {
-      DGX_PIXELS_STATE_DIR: tempDir(),
+      DGX_PIXELS_STATE_DIR: tempDir('doctor-test-'),
     });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`FAIL  worker ${req}`);

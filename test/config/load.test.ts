@@ -1,12 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  configFileData,
+  configTextHash,
   DEFAULT_CONFIG_FILE,
   defaultPubEndpoint,
   loadConfig,
   PACKAGE_ROOT,
+  parseConfigText,
   workerEndpoints,
 } from '../../daemon/src/config/load.js';
 import { DaemonError } from '../../daemon/src/errors.js';
@@ -342,5 +345,47 @@ describe('config errors name the key, the source, the value and what is allowed'
       `unknown key backend.timeout in ${file}:2 was ignored; did you mean backend.timeout_s?`,
       `unknown section "bakend" in ${file}:3 was ignored; did you mean backend? known sections: mcp_server, backend, generation, deployment, validation, error_handling, logging, performance, worker, state_dir`,
     ]);
+  });
+});
+
+describe('the shipped default file is read from the build snapshot while unmodified', () => {
+  const text = readFileSync(DEFAULT_CONFIG_FILE, 'utf8');
+  const snapshot = { sha256: configTextHash(text), ...parseConfigText(DEFAULT_CONFIG_FILE, text) };
+
+  it('takes data and lines from a snapshot of the same text, and they match a parse', () => {
+    const fromSnapshot = configFileData(DEFAULT_CONFIG_FILE, text, {
+      ...snapshot,
+      lines: { ...snapshot.lines, marker: 1 },
+    });
+    expect(fromSnapshot.lines.marker).toBe(1);
+    expect(fromSnapshot.data).toEqual(snapshot.data);
+    expect(snapshot.lines['backend.zmq_endpoint']).toBe(
+      text.split('\n').findIndex((l) => l.trim().startsWith('zmq_endpoint:')) + 1,
+    );
+  });
+
+  it('parses an edited default file instead of trusting a stale snapshot', () => {
+    const edited = text.replace('timeout_s: 300', 'timeout_s: 42');
+    expect(edited).not.toBe(text);
+    const data = configFileData(DEFAULT_CONFIG_FILE, edited, snapshot).data as {
+      backend: { timeout_s: number };
+    };
+    expect(data.backend.timeout_s).toBe(42);
+  });
+
+  it('reads plain env values without YAML and the rest as YAML scalars', () => {
+    const { config } = loadConfig({
+      useDefaultFile: false,
+      env: {
+        DGX_PIXELS_ZMQ_ENDPOINT: 'tcp://10.0.0.2:6000',
+        DGX_PIXELS_BACKEND_TIMEOUT_S: '120',
+        DGX_PIXELS_BACKEND_RETRY_DELAY_S: '0.5',
+        DGX_PIXELS_PERFORMANCE_CACHE_ENABLED: 'false',
+      },
+    });
+    expect(config.backend.zmq_endpoint).toBe('tcp://10.0.0.2:6000');
+    expect(config.backend.timeout_s).toBe(120);
+    expect(config.backend.retry_delay_s).toBe(0.5);
+    expect(config.performance.cache_enabled).toBe(false);
   });
 });

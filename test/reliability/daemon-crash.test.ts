@@ -195,6 +195,22 @@ describe('daemon SIGKILLed mid-job', () => {
     expect((r.structuredContent as { status: string }).status, JSON.stringify(r.content)).toBe(
       'running',
     );
+    // "running" is the MCP answer after wait_s; the job may still be on its way to the worker
+    // (the pool connects on first use): kill the daemon only once the journal has it running there
+    const journal = join(dir, 'state', 'jobs.jsonl');
+    await waitFor(
+      async () => {
+        const text = await readFile(journal, 'utf8').catch(() => '');
+        // whole lines only: the daemon may be appending the next one
+        return text
+          .split('\n')
+          .slice(0, -1)
+          .map((l) => JSON.parse(l) as { status?: string; workerName?: string })
+          .some((l) => l.status === 'running' && l.workerName === 'gpu0');
+      },
+      'the daemon never journaled the job running on gpu0',
+      15_000,
+    );
     await s.kill9();
     const finished = await waitFor(
       async () => (await readdir(workerOut)).find((n) => n.endsWith('.png')),
@@ -202,7 +218,6 @@ describe('daemon SIGKILLed mid-job', () => {
       15_000,
     );
     const jobId = finished.slice(0, 36);
-    const journal = join(dir, 'state', 'jobs.jsonl');
     const before = (await readFile(journal, 'utf8'))
       .trim()
       .split('\n')

@@ -44,12 +44,16 @@ describe('stdin EOF on dgx-pixels serve', () => {
     }
     const probe = new WorkerClient({ ...ep, requestTimeoutMs: 2000 });
     try {
+      // both jobs on the worker, one running and one queued: the daemon sends them one after the
+      // other after answering, so the second may still be on its way when the first runs
       await waitFor(
-        async () => (await probe.status()).active_jobs === 1,
-        'worker never ran the job',
+        async () => {
+          const s = await probe.status();
+          return s.active_jobs === 1 && s.queue_size === 1;
+        },
+        'the worker never had one job running and one queued',
         10_000,
       );
-      expect((await probe.status()).queue_size).toBe(1);
       const t0 = Date.now();
       serve.closeStdin();
       const exit = await serve.exited;

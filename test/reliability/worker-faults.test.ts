@@ -68,10 +68,11 @@ describe('a worker SIGKILLed mid-job', () => {
     await first.kill9();
     const outcome = await job.done;
     const detectMs = Date.now() - killedAt;
-    expect(outcome).toMatchObject({ status: 'failed' });
-    // "…while running the job" once the worker was seen executing it, else the not-started form
+    expect(outcome).toMatchObject({ status: 'failed', code: 'WORKER_UNREACHABLE' });
+    // "…while running the job" once the worker was seen executing it, else the not-started form;
+    // either way in the seed's wording for an unreachable backend
     expect(outcome.status === 'failed' && outcome.error).toMatch(
-      /^worker gpu0 stopped answering( while running the job)? \(.*\)/,
+      /^Backend connection failed: worker gpu0 stopped answering( while running the job)? \(.*\)/,
     );
     expect(detectMs).toBeLessThan(BOUND_MS);
     expect(p.job(job.jobId)).toMatchObject({ status: 'failed' });

@@ -29,15 +29,26 @@ export function encodeRgbaPng(raw: Buffer, width: number, height: number): Buffe
 }
 
 /**
- * A small valid RGBA PNG filled with one colour, built without sharp so the
- * fake worker can write results synchronously.
+ * A small valid RGBA PNG, built without sharp (the fake worker, child processes and benches load
+ * none): filled with one colour when `fill` is RGBA, or a pattern set by `fill` as a number (each
+ * number gives different bytes, so different hashes; the same number the same bytes).
  */
 export function makePng(
   width = 4,
   height = 4,
-  rgba: [number, number, number, number] = [200, 40, 40, 255],
+  fill: [number, number, number, number] | number = [200, 40, 40, 255],
 ): Buffer {
   const raw = Buffer.alloc(width * height * 4);
-  for (let i = 0; i < width * height; i++) raw.set(rgba, i * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      if (typeof fill === 'number') {
+        raw[o] = (fill * 31 + x) & 0xff;
+        raw[o + 1] = (fill * 17 + y) & 0xff;
+        raw[o + 2] = (fill >>> 8) & 0xff;
+        raw[o + 3] = 0xff;
+      } else raw.set(fill, o);
+    }
+  }
   return encodeRgbaPng(raw, width, height);
 }

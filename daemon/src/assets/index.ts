@@ -19,12 +19,11 @@ export {
   replaceManifestEntry,
   serializeManifest,
 } from './manifest.js';
+export { emptyManifest, MANIFEST_VERSION } from './manifest-check.js';
 export { type LockHandle, type LockOptions, withManifestLock } from './manifest-lock.js';
 export {
   type AssetKind,
-  emptyManifest,
   type FrameGrid,
-  MANIFEST_VERSION,
   type Manifest,
   type ManifestEntry,
   ManifestSchema,

@@ -1,3 +1,4 @@
+import { MANIFEST_VERSION, SPRITE_NAME } from './manifest-names.js';
 import type { Manifest, ManifestEntry } from './manifest-schema.js';
 
 /**
@@ -8,12 +9,7 @@ import type { Manifest, ManifestEntry } from './manifest-schema.js';
  * test/assets/manifest-schema.test.ts checks it against zod and the JSON Schema.
  */
 
-export const MANIFEST_VERSION = 1;
-
-/** One name segment: starts with a letter or digit, then [A-Za-z0-9_.-], ≤ 64 chars. */
-export const NAME_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const SPRITE_NAME =
-  /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(\/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}){0,3}$/;
+export { MANIFEST_VERSION, NAME_SEGMENT, SPRITE_NAME } from './manifest-names.js';
 
 /** A fresh, empty manifest. */
 export function emptyManifest(now = new Date()): Manifest {

@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import { MANIFEST_VERSION, SPRITE_NAME } from './manifest-check.js';
+import { MANIFEST_VERSION, SPRITE_NAME } from './manifest-names.js';
 
 /**
  * The zod mirror of shared/manifest.schema.json (the contract with the Rust
  * side). test/assets/manifest-schema.test.ts checks both agree on fixtures.
  * Objects are loose: unknown fields pass through and survive a rewrite.
  */
-
-export { emptyManifest, MANIFEST_VERSION, NAME_SEGMENT, SPRITE_NAME } from './manifest-check.js';
 
 const relativePath = z
   .string()

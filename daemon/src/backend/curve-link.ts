@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { EventOfType, Request, Subscriber } from 'zeromq';
 import { loadPublicKey, loadSecretKey } from '../config/curve-keys.js';
 import type { WorkerCurve } from '../config/load.js';
-import { DaemonError } from '../errors.js';
+import { connectionFailedText, DaemonError } from '../errors.js';
 
 /** The daemon's side of a CURVE link to one worker: keys, and where they were configured. */
 export interface CurveClientKeys {
@@ -48,7 +48,7 @@ export function curveSocketOptions(
  */
 export class HandshakeRefused extends DaemonError {
   constructor(message: string) {
-    super('WORKER_UNREACHABLE', `Backend connection failed: ${message}`);
+    super('WORKER_UNREACHABLE', connectionFailedText(message));
     this.name = 'HandshakeRefused';
   }
 }

@@ -11,7 +11,6 @@ import {
 import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { JobRecord } from './job-store.js';
 
 /**
  * Append-only JSONL journal of job records (`<stateDir>/jobs.jsonl`): one line
@@ -21,7 +20,13 @@ import type { JobRecord } from './job-store.js';
  * records to a temp file, fsyncs and renames it over the journal (atomic on
  * one filesystem), so a crash mid-compaction leaves the old journal intact.
  */
-export class JobJournal {
+/** What a journal line holds at least: the job it is about and its state (job-store's records). */
+export interface JournalRecord {
+  jobId: string;
+  status: string;
+}
+
+export class JobJournal<R extends JournalRecord = JournalRecord> {
   readonly path: string;
   private fd: number | undefined;
   private lines = 0;
@@ -36,19 +41,19 @@ export class JobJournal {
   }
 
   /** Records from the journal, last state per job, in first-seen order. Bad lines are skipped with a warning. */
-  replay(): JobRecord[] {
+  replay(): R[] {
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
     } catch {
       return [];
     }
-    const out = new Map<string, JobRecord>();
+    const out = new Map<string, R>();
     const lines = text.split('\n');
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
       try {
-        const record = JSON.parse(line) as JobRecord;
+        const record = JSON.parse(line) as R;
         if (typeof record.jobId !== 'string' || typeof record.status !== 'string')
           throw new Error('not a job record');
         out.set(record.jobId, record);
@@ -65,7 +70,7 @@ export class JobJournal {
   }
 
   /** Append one record; returns true when the journal is due for compaction. */
-  append(record: JobRecord): boolean {
+  append(record: R): boolean {
     this.fd ??= openSync(this.path, 'a');
     writeSync(this.fd, `${JSON.stringify(record)}\n`);
     this.lines++;
@@ -73,7 +78,7 @@ export class JobJournal {
   }
 
   /** Rewrite the journal to hold exactly `records`. */
-  compact(records: JobRecord[]): void {
+  compact(records: R[]): void {
     const tmp = `${this.path}.${process.pid}.tmp`;
     const text = records.map((r) => `${JSON.stringify(r)}\n`).join('');
     writeFileSync(tmp, text);

@@ -58,7 +58,7 @@ export class JobStore {
   private readonly maxJobs: number;
 
   private constructor(
-    private readonly journal: JobJournal | undefined,
+    private readonly journal: JobJournal<JobRecord> | undefined,
     options: JobStoreOptions,
   ) {
     this.maxJobs = options.maxJobs ?? 1000;
@@ -73,7 +73,7 @@ export class JobStore {
     const journal =
       stateDir === undefined
         ? undefined
-        : new JobJournal(stateDir, options.compactAfterLines ?? 5000, logger);
+        : new JobJournal<JobRecord>(stateDir, options.compactAfterLines ?? 5000, logger);
     const store = new JobStore(journal, options);
     for (const record of journal?.replay() ?? []) store.jobs.set(record.jobId, record);
     const now = new Date().toISOString();

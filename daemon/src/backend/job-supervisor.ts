@@ -1,6 +1,7 @@
+import type { z } from 'zod';
 import { isDaemonError } from '../errors.js';
+import type { JobStateSchema, StatusInfoSchema } from '../protocol/messages.js';
 import type { JobTracker } from './job-tracker.js';
-import type { WorkerClient } from './worker-client.js';
 
 /**
  * Watch one accepted job until it ends, covering what PUB/SUB cannot promise
@@ -16,7 +17,25 @@ import type { WorkerClient } from './worker-client.js';
  * Polling requests use one attempt each; a worker that does not answer is
  * left to the overall time-out (and to the pool's health check).
  */
-export function superviseJob(client: WorkerClient, tracker: JobTracker, timeoutS: number): void {
+type StatusInfo = z.infer<typeof StatusInfoSchema>;
+type JobStateReply = z.infer<typeof JobStateSchema>;
+
+/** What supervision needs of a worker client (WorkerClient implements it). */
+export interface SupervisedClient {
+  readonly name: string;
+  readonly opts: { readonly recoveryIntervalMs: number; readonly requestTimeoutMs: number };
+  readonly lastStatus: StatusInfo | undefined;
+  cancel(jobId: string): Promise<unknown>;
+  jobStatus(jobId: string, timeoutMs?: number): Promise<JobStateReply | undefined>;
+  status(timeoutMs?: number, retries?: number): Promise<StatusInfo>;
+  findResultFile(jobId: string): Promise<string | undefined>;
+}
+
+export function superviseJob(
+  client: SupervisedClient,
+  tracker: JobTracker,
+  timeoutS: number,
+): void {
   const intervalMs = client.opts.recoveryIntervalMs;
   const deadline = tracker.startedAt + timeoutS * 1000;
   let lastCheckAt = 0;
@@ -88,7 +107,7 @@ export function superviseJob(client: WorkerClient, tracker: JobTracker, timeoutS
       }
       return; // no answer: leave it to the overall time-out
     }
-    let status: Awaited<ReturnType<WorkerClient['status']>>;
+    let status: StatusInfo;
     try {
       status = await client.status(timeoutMs, 0);
     } catch {

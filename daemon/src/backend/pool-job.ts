@@ -1,6 +1,6 @@
-import { errorMessage, isDaemonError } from '../errors.js';
-import { type GenerateParams, type JobOutcome, outcomeCode } from './types.js';
-import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker-pool.js';
+import { connectionFailedText, errorMessage, isDaemonError } from '../errors.js';
+import type { PendingJob, PoolJobHost, PoolWorker, SubmitOptions } from './pool-types.js';
+import { type GenerateParams, type JobFailureCode, type JobOutcome, outcomeCode } from './types.js';
 
 /**
  * Run one pool job to its outcome: pick the least-loaded worker, send it,
@@ -10,7 +10,7 @@ import type { PendingJob, PoolWorker, SubmitOptions, WorkerPool } from './worker
  * `pool.attemptsPerJob` workers. Never throws for job-level failures.
  */
 export async function runPoolJob(
-  pool: WorkerPool,
+  pool: PoolJobHost,
   jobId: string,
   params: GenerateParams,
   options: SubmitOptions,
@@ -38,7 +38,8 @@ export async function runPoolJob(
     code: 'NOT_READY',
   });
   const tried = new Set<PoolWorker>();
-  const errors: string[] = [];
+  /** Why each tried worker did not run the job: its text and the outcome code it stands for. */
+  const failures: { text: string; code: JobFailureCode; worded: boolean }[] = [];
 
   /** One attempt on one worker; undefined means "did not start there, try another". */
   async function runOn(worker: PoolWorker): Promise<JobOutcome | undefined> {
@@ -48,13 +49,17 @@ export async function runPoolJob(
       tracker = await worker.client.generate(params, { jobId });
     } catch (err) {
       const why = errorMessage(err);
-      errors.push(why);
+      // a WORKER_UNREACHABLE error already reads "Backend connection failed: …" (connectionFailed)
+      failures.push({
+        text: why,
+        code: 'WORKER_UNREACHABLE',
+        worded: isDaemonError(err, 'WORKER_UNREACHABLE'),
+      });
       // a refused request is about the job, not the worker: do not try elsewhere; except a full
-      // queue ("Worker busy", worker.max_queue, e.g. filled by another daemon): another may have room
-      const busy = /\bworker busy\b/i.test(why);
-      if (isDaemonError(err, 'WORKER_ERROR') && !busy)
+      // queue (BUSY: worker.max_queue, e.g. filled by another daemon): another may have room
+      if (isDaemonError(err, 'WORKER_ERROR'))
         return { status: 'failed', error: why, code: 'JOB_FAILED' };
-      if (busy) {
+      if (isDaemonError(err, 'BUSY')) {
         pool.log.warn(
           { jobId, worker: worker.client.name },
           'worker queue full; trying another worker',
@@ -92,14 +97,18 @@ export async function runPoolJob(
       const retryable =
         ['lost', 'unreachable', 'not_started'].includes(result.code) && !tracker.executing;
       if (retryable && !cancelled) {
-        errors.push(result.error);
+        // lost from a reachable worker's queue is JOB_FAILED; not sent or no answer is unreachable
+        failures.push({ text: result.error, code: outcomeCode(result.code), worded: false });
         pool.log.warn(
           { jobId, worker: worker.client.name, err: result.error },
           'job lost before it started; re-sending',
         );
         return undefined;
       }
-      return { status: 'failed', error: result.error, code: outcomeCode(result.code) };
+      const code = outcomeCode(result.code);
+      const error =
+        code === 'WORKER_UNREACHABLE' ? connectionFailedText(result.error) : result.error;
+      return { status: 'failed', error, code };
     }
     try {
       const { bytes } = await pool.fetchImage(worker.client, result);
@@ -143,12 +152,19 @@ export async function runPoolJob(
   }
   if (cancelled) return { status: 'cancelled' };
   if (pool.isClosed) return shutdown();
-  const only = errors.length === 1 ? errors[0] : undefined;
+  const only = failures.length === 1 ? failures[0] : undefined;
+  if (only !== undefined) {
+    const error =
+      only.code === 'WORKER_UNREACHABLE' && !only.worded
+        ? connectionFailedText(only.text)
+        : only.text;
+    return { status: 'failed', code: only.code, error };
+  }
+  const why = failures.map((f) => f.text).join('; ') || 'no worker available';
   return {
     status: 'failed',
     code: 'WORKER_UNREACHABLE',
-    error:
-      only ?? `no DGX worker could run job ${jobId}: ${errors.join('; ') || 'no worker available'}`,
+    error: connectionFailedText(`no DGX worker could run job ${jobId}: ${why}`),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { JobStore } from './job-store.js';
-import type { JobOutcome, JobProgress } from './types.js';
+import type { JobOutcome, JobProgress, WorkerCapabilities } from './types.js';
 import type { WorkerClient, WorkerClientOptions } from './worker-client.js';
 
 export interface WorkerPoolOptions {
@@ -48,4 +48,27 @@ export interface PoolWorker {
   failures: number;
   /** Jobs of this pool assigned to it and not ended (counted from the pick, before the worker replied). */
   assigned: number;
+}
+
+/** What running one pool job needs of its pool (WorkerPool implements it; pool-job.ts uses it). */
+export interface PoolJobHost {
+  readonly store: JobStore;
+  readonly workers: readonly PoolWorker[];
+  readonly log: Logger;
+  readonly isClosed: boolean;
+  /** Workers tried per job before it fails. */
+  readonly attemptsPerJob: number;
+  /** The least-loaded reachable worker not in `exclude`. */
+  pickWorker(exclude: ReadonlySet<PoolWorker>): PoolWorker | undefined;
+  /** Track a cancel request so close() can wait for it; returns it. */
+  noteCancel(request: Promise<unknown>): Promise<unknown>;
+  /** The bytes of a worker result by every route (inline, path_map, ComfyUI /view). */
+  fetchImage(
+    client: WorkerClient,
+    result: { imagePath: string; image?: Uint8Array | undefined },
+  ): Promise<{ bytes: Buffer }>;
+  /** Write a completed job's raw PNG; returns its path. */
+  saveImage(jobId: string, bytes: Buffer): Promise<string>;
+  /** Every worker's protocol extensions (asked once per worker). */
+  capabilities(): Promise<WorkerCapabilities[]>;
 }

@@ -1,5 +1,5 @@
 import { Request } from 'zeromq';
-import { DaemonError } from '../errors.js';
+import { connectionFailed, DaemonError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeReply, encode } from '../protocol/codec.js';
 import type { WorkerReply, WorkerRequest } from '../protocol/messages.js';
@@ -143,10 +143,7 @@ export class ReqChannel {
   }
 
   private closedError(type: string): DaemonError {
-    return new DaemonError(
-      'WORKER_UNREACHABLE',
-      `request "${type}" to ${this.endpoint} aborted: the client was closed`,
-    );
+    return connectionFailed(`request "${type}" to ${this.endpoint} aborted: the client was closed`);
   }
 }
 

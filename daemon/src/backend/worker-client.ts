@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import { DaemonError, errorMessage, isDaemonError } from '../errors.js';
+import { connectionFailed, DaemonError, errorMessage, isDaemonError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type {
   JobStateSchema,
@@ -108,9 +108,8 @@ export class WorkerClient {
         isDaemonError(err, 'WORKER_TIMEOUT', 'WORKER_UNREACHABLE') &&
         !(err instanceof HandshakeRefused)
       ) {
-        throw new DaemonError(
-          'WORKER_UNREACHABLE',
-          `Backend connection failed: no DGX worker answered at ${this.req} within ${timeoutMs} ms; ` +
+        throw connectionFailed(
+          `no DGX worker answered at ${this.req} within ${timeoutMs} ms; ` +
             'start it (dgx-pixels worker) or check backend.zmq_endpoint',
           { cause: err },
         );
@@ -232,8 +231,7 @@ export class WorkerClient {
     params: GenerateParams,
     options: { jobId?: string; timeoutS?: number } = {},
   ): Promise<JobTracker> {
-    if (this.closed)
-      throw new DaemonError('WORKER_UNREACHABLE', `worker client for ${this.req} is closed`);
+    if (this.closed) throw connectionFailed(`worker client for ${this.req} is closed`);
     const jobId = options.jobId ?? randomUUID();
     if (params.pose !== undefined && !(await this.capabilities()).has('pose')) {
       // the Python worker would drop the field silently and draw something else
@@ -279,8 +277,9 @@ export class WorkerClient {
       tracker.end({ status: 'failed', error: why, code: 'rejected' });
       // the Python worker can answer job_error after it queued the job (PROTOCOL.md 6): drop it there
       if (reply.type === 'job_error') void this.cancel(jobId).catch(() => undefined);
+      // a full queue (reason busy, the embedded worker's extension) is about this worker, not the job
       throw new DaemonError(
-        'WORKER_ERROR',
+        reply.type === 'job_error' && reply.reason === 'busy' ? 'BUSY' : 'WORKER_ERROR',
         `worker ${this.name} rejected generate for job ${jobId}: ${why}`,
       );
     }

@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { PoolWorker } from './worker-pool.js';
+import type { PoolWorker } from './pool-types.js';
 
 /**
  * Periodic `status` of every pool worker. A worker that answers is marked

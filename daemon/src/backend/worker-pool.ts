@@ -3,13 +3,19 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { workerEndpoints } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { DaemonError, errorMessage } from '../errors.js';
+import { connectionFailed, DaemonError, errorMessage } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { ModelInfo } from '../protocol/messages.js';
 import { fetchResultImage } from './image-fetch.js';
 import { type JobRecord, JobStore } from './job-store.js';
 import { runPoolJob } from './pool-job.js';
-import type { PendingJob, PoolWorker, SubmitOptions, WorkerPoolOptions } from './pool-types.js';
+import type {
+  PendingJob,
+  PoolJobHost,
+  PoolWorker,
+  SubmitOptions,
+  WorkerPoolOptions,
+} from './pool-types.js';
 import type {
   GenerateParams,
   JobHandle,
@@ -31,7 +37,7 @@ export type { PendingJob, PoolWorker, SubmitOptions, WorkerPoolOptions } from '.
  * This is the API the MCP service calls: submit → JobHandle, cancel, status,
  * listModels, job, close.
  */
-export class WorkerPool {
+export class WorkerPool implements PoolJobHost {
   readonly workers: PoolWorker[];
   readonly store: JobStore;
   readonly outputDir: string;
@@ -180,7 +186,7 @@ export class WorkerPool {
         return { status: 'failed', error: errorMessage(err), code: 'JOB_FAILED' };
       })
       .then((outcome) => {
-        this.pending.delete(jobId);
+        if (this.pending.get(jobId) === entry) this.pending.delete(jobId);
         this.finish(jobId, outcome);
         return outcome;
       });
@@ -196,6 +202,9 @@ export class WorkerPool {
   async cancel(jobId: string): Promise<boolean> {
     const entry = this.pending.get(jobId);
     if (entry === undefined) return false;
+    // it ends cancelled now, so its place under max_pending_jobs is free now, even while its
+    // runner still waits for the worker to drop it (a request still on its way, for one)
+    this.pending.delete(jobId);
     // wait for the worker's answer: a daemon that exits right after must not drop the request
     await entry.cancel();
     return true;
@@ -246,10 +255,7 @@ export class WorkerPool {
       if (r.status === 'rejected') errors.push(errorMessage(r.reason));
     }
     if (byName.size === 0 && errors.length === results.length) {
-      throw new DaemonError(
-        'WORKER_UNREACHABLE',
-        `Backend connection failed: no DGX worker answered list_models: ${errors.join('; ')}`,
-      );
+      throw connectionFailed(`no DGX worker answered list_models: ${errors.join('; ')}`);
     }
     return [...byName.values()].sort((a, b) =>
       a.name.toLowerCase().localeCompare(b.name.toLowerCase()),

@@ -1,11 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { DaemonError } from '../errors.js';
-import { parseYamlWithLines } from '../yaml-document.js';
+import { parseYamlWithLines, yaml } from '../yaml-document.js';
 import { type Config, ConfigSchema, type CurveClientConfig } from './schema.js';
 
 /**
@@ -110,9 +110,98 @@ function envKeyToDotted(name: string): string | undefined {
   return undefined;
 }
 
+/** Words YAML reads as null or a boolean rather than as a string. */
+const YAML_WORDS = new Set([
+  'null',
+  'Null',
+  'NULL',
+  'true',
+  'True',
+  'TRUE',
+  'false',
+  'False',
+  'FALSE',
+]);
+
 function parseEnvValue(raw: string): unknown {
-  const doc = parseDocument(raw);
+  // The usual values (an endpoint, a path, a level, a whole number) without loading the YAML
+  // parser at start-up: plain strings YAML would read as the same string, and decimal integers.
+  if (/^(0|-?[1-9][0-9]{0,14})$/.test(raw)) return Number(raw);
+  if (/^[A-Za-z][A-Za-z0-9_./:@-]*$/.test(raw) && !raw.endsWith(':') && !YAML_WORDS.has(raw))
+    return raw;
+  const doc = yaml().parseDocument(raw);
   return doc.errors.length > 0 ? raw : doc.toJS();
+}
+
+/** A config file's data and the line of each section and `section.key`, for messages. */
+export interface ConfigFileData {
+  data: unknown;
+  lines: Record<string, number>;
+}
+
+/**
+ * The shipped default file parsed at build time (`npm run build` writes it beside this module),
+ * keyed by the file's SHA-256: an unmodified default file is not parsed again at start-up.
+ */
+export interface DefaultConfigSnapshot extends ConfigFileData {
+  sha256: string;
+}
+
+export const DEFAULT_SNAPSHOT_FILE = join(
+  dirname(fileURLToPath(import.meta.url)),
+  'default-config.json',
+);
+
+function readSnapshot(): DefaultConfigSnapshot | undefined {
+  try {
+    return JSON.parse(readFileSync(DEFAULT_SNAPSHOT_FILE, 'utf8')) as DefaultConfigSnapshot;
+  } catch {
+    return undefined; // not built (tests run the sources) or unreadable: parse the file
+  }
+}
+
+/** SHA-256 of a config file's text, the snapshot's key. */
+export function configTextHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Data and lines of a config file: from the build's snapshot when `file` is the shipped default
+ * and its text is the one snapshotted, else parsed (YAML, with positions).
+ */
+export function configFileData(
+  file: string,
+  text: string,
+  snapshot: DefaultConfigSnapshot | undefined = file === DEFAULT_CONFIG_FILE
+    ? readSnapshot()
+    : undefined,
+): ConfigFileData {
+  if (snapshot !== undefined && snapshot.sha256 === configTextHash(text))
+    return { data: snapshot.data, lines: snapshot.lines };
+  return parseConfigText(file, text);
+}
+
+/** Parse a config file's text (YAML or JSON) with the line of each section and key. */
+export function parseConfigText(file: string, text: string): ConfigFileData {
+  const { doc, counter } = parseYamlWithLines(text, `config file ${file}`, 'CONFIG_INVALID');
+  const data = (doc.toJS() ?? {}) as unknown;
+  const lines: Record<string, number> = {};
+  const lineOf = (node: unknown): number | undefined => {
+    const range = (node as { range?: [number, number] } | undefined)?.range;
+    return range ? counter.linePos(range[0]).line : undefined;
+  };
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+    for (const [section, value] of Object.entries(data as Tree)) {
+      const line = lineOf(doc.get(section, true));
+      if (line !== undefined) lines[section] = line;
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+      for (const key of Object.keys(value as Tree)) {
+        const keyLine = lineOf(doc.getIn([section, key], true));
+        if (keyLine !== undefined) lines[`${section}.${key}`] = keyLine;
+      }
+    }
+  }
+  return { data, lines };
 }
 
 function allKnownEnvNames(): string[] {
@@ -195,8 +284,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
         { cause: err },
       );
     }
-    const { doc, counter } = parseYamlWithLines(text, `config file ${file}`, 'CONFIG_INVALID');
-    const data = (doc.toJS() ?? {}) as unknown;
+    const { data, lines } = configFileData(file, text);
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new DaemonError(
         'CONFIG_INVALID',
@@ -205,10 +293,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     }
     for (const [section, value] of Object.entries(data as Tree)) {
       const keys = KEYS.get(section);
-      const sectionNode = doc.get(section, true) as { range?: [number, number] } | undefined;
-      const sectionLine = sectionNode?.range
-        ? counter.linePos(sectionNode.range[0]).line
-        : undefined;
+      const sectionLine = lines[section];
       if (keys === undefined) {
         warnings.push(
           `unknown section "${section}" in ${file}${sectionLine ? `:${sectionLine}` : ''} was ignored; ${sectionHint(section)}known sections: ${[...KEYS.keys()].join(', ')}`,
@@ -222,8 +307,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
         continue;
       }
       for (const [key, v] of Object.entries(value as Tree)) {
-        const node = doc.getIn([section, key], true) as { range?: [number, number] } | undefined;
-        const line = node?.range ? counter.linePos(node.range[0]).line : undefined;
+        const line = lines[`${section}.${key}`];
         if (!keys.has(key)) {
           const hint = closest(key, [...keys]);
           warnings.push(
@@ -261,7 +345,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     sources[dotted] = `flag ${flag}`;
   }
 
-  const parsed = ConfigSchema.safeParse(tree);
+  // parsed once per process: zod's compiled fast path would cost more to build than it saves
+  const parsed = ConfigSchema.safeParse(tree, { jitless: true });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const dotted = issue.path.slice(0, 2).join('.');

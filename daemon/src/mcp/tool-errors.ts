@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { errorMessage, isDaemonError } from '../errors.js';
+import { type DaemonErrorCode, errorMessage, isDaemonError } from '../errors.js';
 
 /**
  * Failures inside a tool become `isError: true` results (never JSON-RPC
@@ -83,24 +83,32 @@ export function toolError(
   return result;
 }
 
-/** The seed's wording per error kind, then the detail and the fix. */
+/**
+ * The seed's wording per error code, then the detail and the fix. Mapped by code only:
+ * the backend words every WORKER_UNREACHABLE ("Backend connection failed: …", see
+ * `connectionFailed` in errors.ts) and the service words JOB_TIMEOUT ("Generation timed out
+ * after 300s…"), so those pass through; the others get their code's first words here.
+ */
 export function errorText(err: unknown, failurePrefix = 'Generation failed'): string {
   if (!isDaemonError(err)) return `${failurePrefix}: ${errorMessage(err)}`;
-  switch (err.code) {
+  return failureText(err.code, err.message, failurePrefix);
+}
+
+/** A failure's text in the seed's wording, from its code and detail (a failed job's view, an error). */
+export function failureText(
+  code: DaemonErrorCode,
+  detail: string,
+  failurePrefix = 'Generation failed',
+): string {
+  switch (code) {
     case 'WORKER_UNREACHABLE':
-      return err.message.startsWith('Backend connection failed')
-        ? err.message
-        : `Backend connection failed: ${err.message}`;
-    case 'WORKER_TIMEOUT':
     case 'JOB_TIMEOUT':
-      return err.message.startsWith('Generation timed out')
-        ? err.message
-        : `Generation timed out: ${err.message}`;
+      return detail;
+    case 'WORKER_TIMEOUT':
+      return `Generation timed out: ${detail}`;
     case 'JOB_FAILED':
-      return /^(Generation|Backend)/.test(err.message)
-        ? err.message
-        : `Generation failed: ${err.message}`;
+      return `${failurePrefix}: ${detail}`;
     default:
-      return err.message;
+      return detail;
   }
 }

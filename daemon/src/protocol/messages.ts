@@ -76,7 +76,16 @@ export const JobAcceptedSchema = z.object({
   estimated_time_s: num,
 });
 export const JobCancelledSchema = z.object({ type: z.literal('job_cancelled'), job_id: str });
-export const JobErrorSchema = z.object({ type: z.literal('job_error'), job_id: str, error: str });
+/**
+ * `reason: 'busy'` is our extension (the embedded worker's full queue, worker.max_queue): the job
+ * was not queued and another worker may take it. The Python worker never sends it.
+ */
+export const JobErrorSchema = z.object({
+  type: z.literal('job_error'),
+  job_id: str,
+  error: str,
+  reason: z.literal('busy').optional(),
+});
 export const ModelInfoSchema = z.object({
   name: str,
   path: str,

@@ -219,11 +219,13 @@ async function withJobTimeout(
     timer.unref();
   });
   try {
-    const outcome = await Promise.race([done, timeout]);
-    // the backend's own time-out: the seed's sentence with this daemon's limit (tool-errors words it)
-    if (outcome.status === 'failed' && outcome.code === 'JOB_TIMEOUT')
-      return timedOut(outcome, limitS);
-    return outcome;
+    // the backend's own time-out: the seed's sentence with this daemon's limit (ours already has it)
+    const backendDone = done.then((outcome) =>
+      outcome.status === 'failed' && outcome.code === 'JOB_TIMEOUT'
+        ? timedOut(outcome, limitS)
+        : outcome,
+    );
+    return await Promise.race([backendDone, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -251,8 +253,5 @@ function cacheKey(ctx: ServiceContext, request: GenerationRequest): string | und
 
 /** A backend time-out in the seed's wording, with the daemon's limit, keeping the backend's detail. */
 function timedOut(outcome: FailedOutcome, limitS: number): FailedOutcome {
-  const prefix = `Generation timed out after ${limitS}s`;
-  return outcome.error.startsWith('Generation timed out')
-    ? outcome
-    : { ...outcome, error: `${prefix}: ${outcome.error}` };
+  return { ...outcome, error: `Generation timed out after ${limitS}s: ${outcome.error}` };
 }

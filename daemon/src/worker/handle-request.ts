@@ -60,6 +60,7 @@ export async function handleFrame(frame: Uint8Array, ctx: HandlerContext): Promi
         return {
           type: 'job_error',
           job_id: job.jobId,
+          reason: 'busy',
           error:
             `Worker busy: ${ctx.queue.queuedCount} jobs are already queued (worker.max_queue = ${ctx.maxQueue}) ` +
             'or the worker is shutting down; the job was not queued. Retry later, use another worker, or raise worker.max_queue.',

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { deploySprite } from '../../../daemon/src/assets/deploy.js';
 import { withManifestLock } from '../../../daemon/src/assets/manifest-lock.js';
 import { sha256Hex } from '../../../daemon/src/assets/png-info.js';
-import { makePng } from './png.js';
+import { makePng } from '../../support/png.js';
 
 /**
  * A deploying process for the multi-process and kill -9 tests (bundled with

@@ -1,9 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { DaemonError } from '../../errors.js';
 import type { JobView } from '../../service/index.js';
-import { errorText } from '../tool-errors.js';
+import { failureText } from '../tool-errors.js';
 
 /**
  * One job as every job tool reports it: the seed's generate_sprite fields
@@ -85,7 +84,7 @@ const STATUS: Record<JobView['status'], JobResult['status']> = {
 /** The error text of a failed job in the seed's wording. */
 export function jobErrorText(view: JobView): string | null {
   if (view.error === undefined) return null;
-  return errorText(new DaemonError(view.errorCode ?? 'JOB_FAILED', view.error));
+  return failureText(view.errorCode ?? 'JOB_FAILED', view.error);
 }
 
 export function jobResult(view: JobView): JobResult {
