@@ -93,7 +93,9 @@ fn count_frame(mut frames: ResMut<Frames>) {
 #[derive(Resource, Default, Clone)]
 struct Shots(Arc<Mutex<HashMap<u64, (Rgba, SystemTime)>>>);
 
-fn request_shot(commands: &mut Commands, shots: &Shots, frame: u64) {
+/// Captures the next rendered frame into `shots` under `key` (the frame number it was asked
+/// in), and into the PNG `save_to` when given.
+fn request_shot(commands: &mut Commands, shots: &Shots, key: u64, save_to: Option<PathBuf>) {
     let store = shots.0.clone();
     commands.spawn(Screenshot::primary_window()).observe(
         move |captured: On<ScreenshotCaptured>| {
@@ -107,14 +109,16 @@ fn request_shot(commands: &mut Commands, shots: &Shots, frame: u64) {
                     }
                 }
                 Err(e) => {
-                    error!("screenshot of frame {frame} unreadable: {e}");
+                    error!("screenshot {key} unreadable: {e}");
                     return;
                 }
             };
-            store
-                .lock()
-                .unwrap()
-                .insert(frame, (rgba, SystemTime::now()));
+            if let Some(path) = &save_to {
+                if let Err(e) = write_png(path, &rgba) {
+                    error!("{e}");
+                }
+            }
+            store.lock().unwrap().insert(key, (rgba, SystemTime::now()));
         },
     );
 }
@@ -303,7 +307,7 @@ struct Ctx<'w, 's> {
 
 impl Ctx<'_, '_> {
     fn shot(&mut self) {
-        request_shot(&mut self.commands, &self.shots, self.frames.n);
+        request_shot(&mut self.commands, &self.shots, self.frames.n, None);
     }
 
     fn clear_shots(&self) {
@@ -600,26 +604,9 @@ fn editor_input(
             if job.progress.unwrap_or(0.0) <= 0.05 {
                 return Ok(wait);
             }
-            let store = ctx.shots.0.clone();
+            // Key 0 marks "editor screenshot written".
             let path = ctx.test.out.join("editor.png");
-            ctx.commands.spawn(Screenshot::primary_window()).observe(
-                move |captured: On<ScreenshotCaptured>| {
-                    let Ok(img) = captured.image.clone().try_into_dynamic() else {
-                        return;
-                    };
-                    let img = img.to_rgba8();
-                    let rgba = Rgba {
-                        width: img.width(),
-                        height: img.height(),
-                        data: img.into_raw(),
-                    };
-                    if let Err(e) = write_png(&path, &rgba) {
-                        error!("{e}");
-                    }
-                    // Frame 0 marks "editor screenshot written".
-                    store.lock().unwrap().insert(0, (rgba, SystemTime::now()));
-                },
-            );
+            request_shot(&mut ctx.commands, &ctx.shots, 0, Some(path));
             return Ok(Step::EditorJob);
         }
     }
