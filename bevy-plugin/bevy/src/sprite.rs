@@ -195,7 +195,9 @@ pub(crate) fn promote_loaded(
     let modified: Vec<AssetId<Image>> = image_events
         .read()
         .filter_map(|e| match e {
-            AssetEvent::Modified { id } | AssetEvent::LoadedWithDependencies { id } => Some(*id),
+            // A reload is done when the new data is in Assets<Image>: that is `Modified`.
+            // (`LoadedWithDependencies` can come a frame earlier, before the data is swapped.)
+            AssetEvent::Modified { id } => Some(*id),
             _ => None,
         })
         .collect();
