@@ -8,7 +8,7 @@ import {
   type RebuildEvent,
   rebuild,
 } from '../../daemon/src/assets/rebuild.js';
-import type { GenerationParams, ProcessSettings } from '../../daemon/src/assets/recipes.js';
+import type { ProcessSettings, RecipeGeneration } from '../../daemon/src/assets/recipes.js';
 import { loadRecipes } from '../../daemon/src/assets/recipes.js';
 import { makePng } from '../support/png.js';
 
@@ -58,7 +58,7 @@ async function run(extra: Partial<Parameters<typeof rebuild>[0]> = {}, pipelineV
     stateDir: state,
     pipelineVersion,
     concurrency: 3,
-    generate: async (params: GenerationParams, name) => {
+    generate: async (params: RecipeGeneration, name) => {
       calls.generate.push(name);
       return makePng(32, 32, params.seed);
     },

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GenerateParams } from '../../daemon/src/backend/types.js';
-import { WorkerPool } from '../../daemon/src/backend/worker-pool.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
+import type { WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 
 /**
  * A batch of 20 generations through the WorkerPool on 1, 2 and 4 embedded workers (procedural
@@ -15,7 +15,7 @@ import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.j
 
 const BATCH = 20;
 const STEP_MS = 60;
-const params: GenerateParams = {
+const params: WorkerJobParams = {
   prompt: 'pixel_art style: slime',
   model: 'SDXL Base 1.0',
   size: [64, 64],

@@ -11,8 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
-import { startWorker } from '../../daemon/src/worker/index.js';
+import { startWorker } from '../../daemon/src/embedded-worker/index.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { curveFixture } from '../support/curve.js';
 
 const ROUNDS = 10;

@@ -1,6 +1,6 @@
 import { Reply, Request } from 'zeromq';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
 import { decodeReply, encode } from '../../daemon/src/protocol/codec.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 
 /**
  * Request round trip (ping → pong) to a loopback worker: through WorkerClient

@@ -9,13 +9,13 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { decode } from '@msgpack/msgpack';
 import { Reply, Request, Subscriber } from 'zeromq';
-import { encode } from '../../daemon/src/protocol/codec.js';
 import {
   encodeLikeModel,
   renderProcedural,
-} from '../../daemon/src/worker/engines/procedural/index.js';
-import { startWorker } from '../../daemon/src/worker/index.js';
-import { tempDir } from '../worker/wire-client.js';
+} from '../../daemon/src/embedded-worker/engines/procedural/index.js';
+import { startWorker } from '../../daemon/src/embedded-worker/index.js';
+import { encode } from '../../daemon/src/protocol/codec.js';
+import { tempDir } from '../embedded-worker/wire-client.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const rows: [string, string, string, string][] = [];
@@ -173,7 +173,7 @@ const bare = await idleRssMb(
   "import { Reply } from 'zeromq'; const r = new Reply(); await r.bind('tcp://127.0.0.1:*'); console.log('READY'); for await (const [m] of r) await r.send(m);",
 );
 const worker = await idleRssMb(
-  "import { startWorker } from './daemon/src/worker/index.ts'; await startWorker({ req: 'tcp://127.0.0.1:*', outputDir: '/tmp/dgx-bench-idle' }); console.log('READY');",
+  "import { startWorker } from './daemon/src/embedded-worker/index.ts'; await startWorker({ req: 'tcp://127.0.0.1:*', outputDir: '/tmp/dgx-bench-idle' }); console.log('READY');",
 );
 rows.push([
   'idle RSS of a worker process',

@@ -10,8 +10,8 @@ import {
   z85Decode,
   z85Encode,
 } from '../../daemon/src/config/curve-keys.js';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
 import { type CurveFixture, curveFixture } from '../support/curve.js';
 import { within } from '../support/wait.js';
 

@@ -8,11 +8,11 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import sharp from 'sharp';
-import { characterLayout, processCharacterSheet } from '../../daemon/src/sprites/index.js';
 import {
   encodeLikeModel,
   renderProcedural,
-} from '../../daemon/src/worker/engines/procedural/index.js';
+} from '../../daemon/src/embedded-worker/engines/procedural/index.js';
+import { characterLayout, processCharacterSheet } from '../../daemon/src/sprites/index.js';
 
 const OUT = resolve(import.meta.dirname, '../../docs/character-sheet.png');
 const RES = 256;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
 import { type Daemon, startDaemon } from './support/daemon.js';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
 import { TOOLS } from '../mcp/support/tool-names.js';
 import { CLI } from './support/daemon.js';
 

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
 import { CLI, startDaemon, until } from './support/daemon.js';
 
 let worker: RunningWorker | undefined;

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WorkerPool } from '../../daemon/src/backend/worker-pool.js';
-import { startWorker } from '../../daemon/src/worker/index.js';
+import { startWorker } from '../../daemon/src/embedded-worker/index.js';
+import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { startStack, structured, text } from '../support/reliability-stack.js';
 import { recordFigure } from './figures.js';
 

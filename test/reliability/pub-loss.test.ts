@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GenerateParams, JobOutcome } from '../../daemon/src/backend/types.js';
-import { WorkerPool } from '../../daemon/src/backend/worker-pool.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
+import type { JobOutcome, WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
 import { type PubDropProxy, startPubDropProxy } from '../support/pub-drop-proxy.js';
 import { recordFigure } from './figures.js';
@@ -15,7 +15,7 @@ import { recordFigure } from './figures.js';
 
 const SUITE = 'faults';
 const JOBS = 12;
-const params: GenerateParams = {
+const params: WorkerJobParams = {
   prompt: 'pixel_art style: slime',
   model: 'SDXL Base 1.0',
   size: [64, 64],

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GenerateParams, JobProgress } from '../../daemon/src/backend/types.js';
-import { WorkerPool } from '../../daemon/src/backend/worker-pool.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
+import type { JobProgress, WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { startFakeWorker } from '../support/fake-worker.js';
 import { recordFigure } from './figures.js';
 
@@ -13,7 +13,7 @@ import { recordFigure } from './figures.js';
 // from one never touches the other's jobs.
 
 const SUITE = 'faults';
-const params = (prompt: string): GenerateParams => ({
+const params = (prompt: string): WorkerJobParams => ({
   prompt,
   model: 'SDXL Base 1.0',
   size: [64, 64],

@@ -1,10 +1,10 @@
 import { encode as rawEncode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { Publisher, Reply, Request, Subscriber } from 'zeromq';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
+import { startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { isDaemonError } from '../../daemon/src/errors.js';
 import { decodeReply, encode } from '../../daemon/src/protocol/codec.js';
-import { startWorker } from '../../daemon/src/worker/index.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { prng, randInt } from '../support/prng.js';
 import { recordFigure } from './figures.js';
 

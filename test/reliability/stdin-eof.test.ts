@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { fixedEndpoints, type Proc, spawnWorker } from '../support/reliability-procs.js';
 import { spawnServe } from '../support/reliability-serve.js';
 import { waitFor } from '../support/wait.js';

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GenerateParams } from '../../daemon/src/backend/types.js';
-import { WorkerPool } from '../../daemon/src/backend/worker-pool.js';
+import type { WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { startFakeWorker } from '../support/fake-worker.js';
 import { fixedEndpoints, type Proc, spawnWorker } from '../support/reliability-procs.js';
 import { waitFor } from '../support/wait.js';
@@ -13,7 +13,7 @@ import { recordFigure } from './figures.js';
 // restart, a worker that accepts and then hangs.
 
 const SUITE = 'faults';
-const params: GenerateParams = {
+const params: WorkerJobParams = {
   prompt: 'pixel_art style: knight',
   model: 'SDXL Base 1.0',
   size: [64, 64],

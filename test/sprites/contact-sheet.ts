@@ -8,11 +8,11 @@
  */
 import { resolve } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import { processSheet, processSprite } from '../../daemon/src/sprites/index.js';
 import {
   encodeLikeModel,
   renderProcedural,
-} from '../../daemon/src/worker/engines/procedural/compose.js';
+} from '../../daemon/src/embedded-worker/engines/procedural/compose.js';
+import { processSheet, processSprite } from '../../daemon/src/sprites/index.js';
 
 const OUT = resolve(import.meta.dirname, 'contact-sheet.png');
 const CELL = 176; // px of each picture on the sheet

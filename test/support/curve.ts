@@ -2,9 +2,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CurveClientKeys } from '../../daemon/src/backend/curve-link.js';
-import { loadCurveClient } from '../../daemon/src/backend/curve-link.js';
 import { generateKeyFiles } from '../../daemon/src/config/curve-keys.js';
+import type { CurveClientKeys } from '../../daemon/src/worker-client/curve-link.js';
+import { loadCurveClient } from '../../daemon/src/worker-client/curve-link.js';
 
 /** Key files of one test: a worker pair, an allowed daemon pair, a stranger pair, an allow folder. */
 export interface CurveFixture {

@@ -5,10 +5,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Config, type ConfigInput, ConfigSchema } from '../../daemon/src/config/schema.js';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { createMcpServer } from '../../daemon/src/mcp/server.js';
 import { SpriteService } from '../../daemon/src/service/index.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
 
 /**
  * The whole daemon in this process, nothing faked: `workers` embedded workers

@@ -1,15 +1,15 @@
 /**
- * Quality on the embedded worker's procedural engine (daemon/src/worker/engines/
+ * Quality on the embedded worker's procedural engine (daemon/src/embedded-worker/engines/
  * procedural): the pictures the demo and the offline worker really produce. The
  * sprite sits inside a larger canvas, so the output (whole canvas, no trim) is
  * compared to the truth after aligning the sprite's first cell with the detected grid.
  */
 import sharp from 'sharp';
-import { processSprite } from '../../daemon/src/sprites/index.js';
 import {
   encodeLikeModel,
   renderProcedural,
-} from '../../daemon/src/worker/engines/procedural/compose.js';
+} from '../../daemon/src/embedded-worker/engines/procedural/compose.js';
+import { processSprite } from '../../daemon/src/sprites/index.js';
 import { type CaseResult, scoreCase } from './sprite-quality.js';
 
 const PROMPTS = [

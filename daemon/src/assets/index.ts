@@ -2,6 +2,8 @@
  * assets/: the project jail, the manifest (schema, lock, atomic replace),
  * deploy, recipe-driven rebuild and watch. Knows nothing of ZeroMQ or MCP.
  */
+
+export { Deployer, type DeployerOptions } from './configured-deployer.js';
 export {
   DEFAULT_LAYOUT,
   type DeployLayout,
@@ -11,7 +13,6 @@ export {
   spriteRelativePath,
 } from './deploy.js';
 export { deployLogPath } from './deploy-log.js';
-export { Deployer, type DeployerOptions } from './deployer.js';
 export {
   findEntry,
   parseManifest,
@@ -40,5 +41,5 @@ export type {
   RebuildResult,
   RebuildState,
 } from './rebuild.js';
-export type { GenerationParams, ProcessSettings, ResolvedRecipe } from './recipes.js';
+export type { ProcessSettings, RecipeGeneration, ResolvedRecipe } from './recipes.js';
 export type { RecipeWatcher, WatchRecipesOptions } from './watch.js';

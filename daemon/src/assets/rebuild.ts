@@ -6,7 +6,7 @@ import { findEntry, readManifest } from './manifest.js';
 import type { AssetKind, FrameGrid, ManifestEntry } from './manifest-schema.js';
 import { sha256Hex } from './png-info.js';
 import { RawCache } from './raw-cache.js';
-import type { GenerationParams, ProcessSettings, ResolvedRecipe } from './recipes.js';
+import type { ProcessSettings, RecipeGeneration, ResolvedRecipe } from './recipes.js';
 
 /**
  * Make the assets match the recipes, doing the least work: a recipe whose
@@ -51,7 +51,7 @@ export interface RebuildOptions {
   assetsRoot: string;
   stateDir: string;
   /** Raw PNG from the GPU for these parameters. */
-  generate: (params: GenerationParams, name: string) => Promise<Buffer>;
+  generate: (params: RecipeGeneration, name: string) => Promise<Buffer>;
   /** Post-process a raw PNG. */
   process: (raw: Buffer, settings: ProcessSettings, name: string) => Promise<ProcessedAsset>;
   /** The current pipeline version; entries built with another are redone. */

@@ -86,7 +86,7 @@ export const RecipeFileSchema = z.strictObject({
 export type Recipe = z.infer<typeof RecipeSchema>;
 
 /** What the GPU worker is asked for; its hash keys the raw-output cache. */
-export interface GenerationParams {
+export interface RecipeGeneration {
   prompt: string;
   negative_prompt?: string;
   style?: string;
@@ -124,7 +124,7 @@ export interface ProcessSettings {
 /** One recipe with defaults applied, split into generation and processing. */
 export interface ResolvedRecipe {
   name: string;
-  generation: GenerationParams;
+  generation: RecipeGeneration;
   processing: ProcessSettings;
   /** Hash of generation params: the raw cache key. */
   generationKey: string;
@@ -183,7 +183,7 @@ function resolveRecipe(recipe: Recipe, defaults: z.infer<typeof DefaultsSchema>)
       ...character,
       animations: character.animations.map(({ name, frames }) => ({ name, frames })),
     },
-  }) as GenerationParams;
+  }) as RecipeGeneration;
   const processing = defined({
     style: r.style,
     size: r.size,

@@ -62,7 +62,7 @@ export const command: CliCommand = {
     const stateDir = resolve('.dgx-pixels', 'demo');
     await mkdir(assets, { recursive: true });
 
-    const { startWorker } = await import('../worker/index.js');
+    const { startWorker } = await import('../embedded-worker/index.js');
     const worker = await startWorker({
       req: 'tcp://127.0.0.1:*',
       engine: 'procedural',

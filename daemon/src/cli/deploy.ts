@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Deployer } from '../assets/deployer.js';
+import { Deployer } from '../assets/configured-deployer.js';
 import { loadConfig } from '../config/load.js';
 import { DaemonError, errorMessage } from '../errors.js';
 import type { CliCommand } from './command.js';

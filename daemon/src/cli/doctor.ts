@@ -4,22 +4,22 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Subscriber } from 'zeromq';
 import {
-  type CurveClientKeys,
-  curveSocketOptions,
-  loadCurveClient,
-  watchHandshake,
-} from '../backend/curve-link.js';
-import { WorkerClient } from '../backend/worker-client.js';
-import {
   type LoadedConfig,
   loadConfig,
   type WorkerEndpoint,
   workerEndpoints,
 } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { isLoopbackHost, splitEndpoint } from '../embedded-worker/endpoints.js';
 import { errorMessage, isDaemonError } from '../errors.js';
 import { silentLogger } from '../log.js';
-import { isLoopbackHost, splitEndpoint } from '../worker/endpoints.js';
+import {
+  type CurveClientKeys,
+  curveSocketOptions,
+  loadCurveClient,
+  watchHandshake,
+} from '../worker-client/curve-link.js';
+import { WorkerClient } from '../worker-client/worker-client.js';
 import type { CliCommand } from './command.js';
 
 const usage = `Usage: dgx-pixels doctor [options]

@@ -74,7 +74,7 @@ export async function resolveRebuildTarget(values: {
   const { resolveAssetsRoot } = await import('../assets/paths.js');
   const assetsRoot = await resolveAssetsRoot({ configured: config.deployment.bevy_assets_base });
   const recipePath = resolve(values.recipes ?? resolve(dirname(assetsRoot), 'sprites.yaml'));
-  const { Deployer } = await import('../assets/deployer.js');
+  const { Deployer } = await import('../assets/configured-deployer.js');
   const layout = Deployer.fromConfig(config).layout; // the one deploy-layout wiring
   return { config, assetsRoot, recipePath, layout, stateDir: resolve(config.state_dir) };
 }
@@ -99,7 +99,7 @@ export async function runRebuild(input: {
     import('../assets/recipes.js'),
     import('../assets/rebuild.js'),
     import('../sprites/settings.js'),
-    import('../assets/deployer.js'),
+    import('../assets/configured-deployer.js'),
   ]);
   const recipes = await loadRecipes(
     resolve(input.recipePath ?? resolve(dirname(input.assetsRoot), 'sprites.yaml')),

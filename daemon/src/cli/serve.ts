@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { checkCurveKeyFiles } from '../backend/client-options.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { checkCurveKeyFiles } from '../worker-client/client-options.js';
 import type { CliCommand } from './command.js';
 
 const USAGE = `Usage: dgx-pixels serve [options]

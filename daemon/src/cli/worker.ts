@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
+import { startWorker } from '../embedded-worker/index.js';
 import { errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
-import { startWorker } from '../worker/index.js';
 import type { CliCommand } from './command.js';
 
 const usage = `Usage: dgx-pixels worker [options]

@@ -29,7 +29,12 @@ export const ModelTypeSchema = z.enum(['checkpoint', 'lora', 'vae']);
 
 // ---------------------------------------------------------------- requests
 
-export const GenerateRequestSchema = z.object({
+/** msgpack bin (PNG bytes); any Uint8Array, Buffer included */
+const bin = z.custom<Uint8Array>((v) => v instanceof Uint8Array, {
+  message: 'expected binary (msgpack bin)',
+});
+
+export const WireGenerateRequestSchema = z.object({
   type: z.literal('generate'),
   id: str,
   prompt: str,
@@ -48,6 +53,16 @@ export const GenerateRequestSchema = z.object({
   style: str.optional(),
   /** extension `pose` (protocol/pose.ts): sent only to workers that advertise it */
   pose: PoseSchema.optional(),
+  /**
+   * extensions `init_image`, `mask`, `reference_images` (image conditioning, protocol/conditioning.ts):
+   * sent only to workers that list them in capabilities_info.extensions
+   */
+  init_image: bin.optional(),
+  /** 0..1, how much of init_image may change (img2img denoise); with init_image only */
+  strength: num.optional(),
+  /** PNG, white = repaint; with init_image only */
+  mask: bin.optional(),
+  reference_images: z.array(bin).optional(),
 });
 export const CancelRequestSchema = z.object({ type: z.literal('cancel'), job_id: str });
 export const ListModelsRequestSchema = z.object({ type: z.literal('list_models') });
@@ -59,7 +74,7 @@ export const JobStatusRequestSchema = z.object({ type: z.literal('job_status'), 
 export const CapabilitiesRequestSchema = z.object({ type: z.literal('capabilities') });
 
 export const RequestSchema = z.discriminatedUnion('type', [
-  GenerateRequestSchema,
+  WireGenerateRequestSchema,
   CancelRequestSchema,
   ListModelsRequestSchema,
   StatusRequestSchema,
@@ -178,7 +193,7 @@ export const UpdateSchema = z.discriminatedUnion('type', [
   JobErrorSchema,
 ]);
 
-export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
+export type WireGenerateRequest = z.infer<typeof WireGenerateRequestSchema>;
 export type WorkerRequest = z.infer<typeof RequestSchema>;
 export type WorkerReply = z.infer<typeof ReplySchema>;
 export type WorkerUpdate = z.infer<typeof UpdateSchema>;
@@ -196,4 +211,5 @@ export const FLOAT_FIELDS: ReadonlySet<string> = new Set([
   'percent',
   'eta_s',
   'duration_s',
+  'strength',
 ]);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DaemonError } from '../errors.js';
 import { POSE_EXTENSION } from '../protocol/pose.js';
 import type { CharacterLayout } from '../sprites/index.js';
-import type { GenerateParams, GenerationBackend, JobOutcome } from './generation-backend.js';
+import type { GenerationBackend, JobOutcome, WorkerJobParams } from './generation-backend.js';
 
 /**
  * The worker half of a character set, shared by generate_character (character.ts)
@@ -13,7 +13,7 @@ import type { GenerateParams, GenerationBackend, JobOutcome } from './generation
 
 /** The generation half of a character set: what the worker is asked, once per (facing, clip). */
 export interface CharacterGeneration {
-  base: Omit<GenerateParams, 'pose' | 'animationFrames' | 'tilesetGrid'>;
+  base: Omit<WorkerJobParams, 'pose' | 'animationFrames' | 'tilesetGrid'>;
   layout: CharacterLayout;
 }
 
@@ -118,6 +118,6 @@ export async function generateCharacterRaw(
 export async function requirePose(backend: GenerationBackend): Promise<void> {
   const caps = await backend.capabilities();
   if (caps.some((c) => c.extensions?.includes(POSE_EXTENSION))) return;
-  const { missingExtension } = await import('../backend/pool-job.js');
+  const { missingExtension } = await import('../worker-client/pool-job.js');
   throw new DaemonError('EXTENSION_UNSUPPORTED', missingExtension(POSE_EXTENSION, caps));
 }

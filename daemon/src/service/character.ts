@@ -14,10 +14,10 @@ import { deploySprite } from './deploy.js';
 import { writeFileAtomic } from './files.js';
 import {
   GENERATION_SHARE,
-  type GenerationRequest,
   type JobRecord,
   type JobView,
   newJobView,
+  type SpriteRequest,
 } from './job-view.js';
 import { listPalettes, spriteOptions } from './stages.js';
 
@@ -62,11 +62,11 @@ export function characterSheetOptions(request: CharacterRequest, name: string, i
   return { ...rest, name, imageName, frameSize: request.size };
 }
 
-/** The character request as a GenerationRequest (job records, manifest `source`). */
+/** The character request as a SpriteRequest (job records, manifest `source`). */
 export function asGenerationRequest(
   request: CharacterRequest,
   seed: number | undefined,
-): GenerationRequest {
+): SpriteRequest {
   return {
     prompt: request.prompt,
     style: request.style,

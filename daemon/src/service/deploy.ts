@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DaemonError } from '../errors.js';
 import type { ServiceContext } from './context.js';
 import { readSprite } from './files.js';
-import { type GenerationRequest, pngSize } from './job-view.js';
+import { pngSize, type SpriteRequest } from './job-view.js';
 import type { DeployResult, ProcessedSprite, RebuildReport } from './results.js';
 import {
   deployPng,
@@ -20,7 +20,7 @@ export interface DeploySpriteInput {
   assetsDir?: string | undefined;
   name: string;
   updateManifest: boolean;
-  request?: GenerationRequest | undefined;
+  request?: SpriteRequest | undefined;
   sheet?: ProcessedSprite['sheet'];
 }
 

@@ -1,20 +1,19 @@
-import type { JobRecord as BackendJobRecord } from '../backend/job-store.js';
-import type { SubmitOptions } from '../backend/pool-types.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { ModelInfo } from '../protocol/messages.js';
+import type { JobRecord as BackendJobRecord } from '../worker-client/job-store.js';
+import type { SubmitOptions } from '../worker-client/pool-types.js';
 import type {
-  GenerateParams,
   JobHandle,
   JobOutcome,
   JobProgress,
   WorkerCapabilities,
   WorkerHealth,
-} from '../backend/types.js';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import type { ModelInfo } from '../protocol/messages.js';
+  WorkerJobParams,
+} from '../worker-client/types.js';
 
 export type {
   BackendJobRecord,
-  GenerateParams,
   JobHandle,
   JobOutcome,
   JobProgress,
@@ -22,6 +21,7 @@ export type {
   SubmitOptions,
   WorkerCapabilities,
   WorkerHealth,
+  WorkerJobParams,
 };
 
 /**
@@ -31,7 +31,7 @@ export type {
  */
 export interface GenerationBackend {
   /** Start a job under the caller's id (`options.jobId`): one id from the MCP answer to the worker. */
-  submit(params: GenerateParams, options: SubmitOptions & { jobId: string }): JobHandle;
+  submit(params: WorkerJobParams, options: SubmitOptions & { jobId: string }): JobHandle;
   cancel(jobId: string): Promise<boolean>;
   status(): Promise<WorkerHealth[]>;
   listModels(): Promise<ModelInfo[]>;
@@ -50,8 +50,8 @@ export interface GenerationBackend {
  */
 export async function openWorkerPool(config: Config, logger: Logger): Promise<GenerationBackend> {
   const [{ WorkerPool }, { JobStore }] = await Promise.all([
-    import('../backend/worker-pool.js'),
-    import('../backend/job-store.js'),
+    import('../worker-client/worker-pool.js'),
+    import('../worker-client/job-store.js'),
   ]);
   return WorkerPool.fromConfig(config, {
     logger,

@@ -8,11 +8,11 @@ import { checkWritable, writeFileAtomic } from './files.js';
 import type { FailedOutcome, JobOutcome } from './generation-backend.js';
 import {
   GENERATION_SHARE,
-  type GenerationRequest,
   type JobRecord,
   type JobView,
   newJobView,
   pngSize,
+  type SpriteRequest,
 } from './job-view.js';
 import { paletteColoursFor } from './project-palette.js';
 import type { ProcessedSprite } from './results.js';
@@ -31,7 +31,7 @@ type Started = { cached: Buffer } | { done: Promise<JobOutcome>; startedMs: numb
  */
 export async function startGeneration(
   ctx: ServiceContext,
-  request: GenerationRequest,
+  request: SpriteRequest,
 ): Promise<JobView> {
   const { config, jobs } = ctx;
   const active = jobs.unfinished().length;
@@ -232,7 +232,7 @@ async function withJobTimeout(
 }
 
 /** Raw-output cache key of a request, or undefined when caching is off or the seed is random. */
-function cacheKey(ctx: ServiceContext, request: GenerationRequest): string | undefined {
+function cacheKey(ctx: ServiceContext, request: SpriteRequest): string | undefined {
   const { config } = ctx;
   if (!config.performance.cache_enabled || request.seed === undefined) return undefined;
   const identity = {

@@ -23,7 +23,7 @@ import {
   type WorkerStatusView,
 } from './generation-backend.js';
 import { JobTable } from './job-table.js';
-import { type GenerationRequest, type JobStatus, type JobView, TERMINAL } from './job-view.js';
+import { type JobStatus, type JobView, type SpriteRequest, TERMINAL } from './job-view.js';
 import { type ProcessImageInput, type ProcessImageResult, processImage } from './process-image.js';
 import { rawOutputCache } from './raw-output-cache.js';
 import { recoverFinished, recoverFromJournal } from './recover-job.js';
@@ -34,10 +34,10 @@ export type { CharacterRequest } from './character.js';
 export type { GenerationBackend, WorkerStatusView } from './generation-backend.js';
 export {
   type CharacterInfo,
-  type GenerationRequest,
   type JobStatus,
   type JobView,
   pngSize,
+  type SpriteRequest,
 } from './job-view.js';
 export type { ProcessImageInput, ProcessImageResult } from './process-image.js';
 export type { DeployResult, ProcessedSprite, RebuildReport } from './results.js';
@@ -142,7 +142,7 @@ export class SpriteService {
    * nobody waits for it. Throws DaemonError (BUSY, WORKER_UNREACHABLE, VALIDATION…)
    * when it cannot be submitted.
    */
-  async startGeneration(request: GenerationRequest): Promise<JobView> {
+  async startGeneration(request: SpriteRequest): Promise<JobView> {
     if (this.closed)
       throw new DaemonError('NOT_READY', 'the daemon is shutting down; retry shortly');
     return startGeneration(this.ctx, request);

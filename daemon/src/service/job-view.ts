@@ -9,7 +9,7 @@ import type { DeployResult } from './results.js';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-export interface GenerationRequest {
+export interface SpriteRequest {
   prompt: string;
   style: string;
   /** Model output size, [w, h] px. */
@@ -89,7 +89,7 @@ export interface JobView {
 
 export interface JobRecord {
   view: JobView;
-  request: GenerationRequest;
+  request: SpriteRequest;
   /** True once the job reached the worker pool (under the same id). */
   submitted: boolean;
   abort: AbortController;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { ProcessedAsset, RebuildOptions } from '../assets/rebuild.js';
-import type { GenerationParams, ProcessSettings } from '../assets/recipes.js';
+import type { ProcessSettings, RecipeGeneration } from '../assets/recipes.js';
 import { workerEndpoints } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { DaemonError } from '../errors.js';
@@ -41,7 +41,7 @@ export async function createRebuildWiring(
   return {
     pipelineVersion: sprites.PIPELINE_VERSION,
     concurrency: Math.max(2, workerEndpoints(config).length),
-    async generate(p: GenerationParams, name: string): Promise<Buffer> {
+    async generate(p: RecipeGeneration, name: string): Promise<Buffer> {
       if (p.character !== undefined) {
         const { generateCharacterRaw } = await import('./character-raw.js');
         const layout = sprites.characterLayout(

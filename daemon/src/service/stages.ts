@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { DaemonError } from '../errors.js';
 import type { SpriteOptions } from '../sprites/index.js';
 import type { GenerationBackend } from './generation-backend.js';
-import type { GenerationRequest } from './job-view.js';
+import type { SpriteRequest } from './job-view.js';
 import type { DeployResult, ProcessedSprite, RebuildReport } from './results.js';
 
 /**
@@ -13,7 +13,7 @@ import type { DeployResult, ProcessedSprite, RebuildReport } from './results.js'
 
 /** The part of a request post-processing reads (generate_sprite's and process_sprite's). */
 export type PostprocessRequest = Pick<
-  GenerationRequest,
+  SpriteRequest,
   | 'style'
   | 'size'
   | 'palette'
@@ -107,7 +107,7 @@ export async function listPalettes() {
 
 /** The deploy layout of `config` (deployment.*), through the one Deployer wiring. */
 async function layoutOf(config: Config) {
-  const { Deployer } = await import('../assets/deployer.js');
+  const { Deployer } = await import('../assets/configured-deployer.js');
   return Deployer.fromConfig(config).layout;
 }
 
@@ -134,7 +134,7 @@ export interface DeployInput {
   height: number;
   updateManifest: boolean;
   stateDir: string;
-  request?: GenerationRequest | undefined;
+  request?: SpriteRequest | undefined;
   sheet?: ProcessedSprite['sheet'];
 }
 

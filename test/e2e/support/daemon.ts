@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type RunningWorker, startWorker } from '../../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../../daemon/src/log.js';
-import { type RunningWorker, startWorker } from '../../../daemon/src/worker/index.js';
 
 export const CLI = resolve(import.meta.dirname, '../../../daemon/dist/cli.js');
 

@@ -1,13 +1,13 @@
+import {
+  encodeLikeModel,
+  renderProcedural,
+} from '../../../daemon/src/embedded-worker/engines/procedural/compose.js';
 import { DaemonError } from '../../../daemon/src/errors.js';
 import type {
   GenerationBackend,
   JobOutcome,
   JobProgress,
 } from '../../../daemon/src/service/generation-backend.js';
-import {
-  encodeLikeModel,
-  renderProcedural,
-} from '../../../daemon/src/worker/engines/procedural/compose.js';
 
 /**
  * A GenerationBackend that renders with the embedded worker's procedural engine

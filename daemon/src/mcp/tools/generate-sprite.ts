@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
-import type { GenerationRequest } from '../../service/index.js';
+import type { SpriteRequest } from '../../service/index.js';
 import {
   commonGenerationShape,
   promptField,
@@ -49,7 +49,7 @@ export function toGenerationRequest(
     thumbnail: boolean;
     thumbnail_size: number;
   },
-): GenerationRequest {
+): SpriteRequest {
   const [w, h] = args.resolution.split('x').map(Number) as [number, number];
   return {
     prompt: args.prompt,

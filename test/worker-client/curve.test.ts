@@ -4,20 +4,20 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Request, Subscriber } from 'zeromq';
-import { clientOptionsFromConfig } from '../../daemon/src/backend/client-options.js';
-import type { CurveClientKeys } from '../../daemon/src/backend/curve-link.js';
-import { isPng } from '../../daemon/src/backend/image-fetch.js';
-import type { JobEvent } from '../../daemon/src/backend/types.js';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
 import { generateKeyFiles } from '../../daemon/src/config/curve-keys.js';
 import { loadConfig, workerEndpoints } from '../../daemon/src/config/load.js';
-import type { Logger } from '../../daemon/src/log.js';
-import { encode } from '../../daemon/src/protocol/codec.js';
 import {
   type RunningWorker,
   startWorker,
   type WorkerOptions,
-} from '../../daemon/src/worker/index.js';
+} from '../../daemon/src/embedded-worker/index.js';
+import type { Logger } from '../../daemon/src/log.js';
+import { encode } from '../../daemon/src/protocol/codec.js';
+import { clientOptionsFromConfig } from '../../daemon/src/worker-client/client-options.js';
+import type { CurveClientKeys } from '../../daemon/src/worker-client/curve-link.js';
+import { isPng } from '../../daemon/src/worker-client/image-fetch.js';
+import type { JobEvent } from '../../daemon/src/worker-client/types.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { type CurveFixture, curveFixture, tapProxy } from '../support/curve.js';
 import { freePorts } from '../support/ports.js';
 import { within } from '../support/wait.js';

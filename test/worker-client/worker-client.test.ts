@@ -1,9 +1,12 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GenerateParams, JobEvent } from '../../daemon/src/backend/types.js';
-import { WorkerClient, type WorkerClientOptions } from '../../daemon/src/backend/worker-client.js';
 import { DaemonError } from '../../daemon/src/errors.js';
 import { encode } from '../../daemon/src/protocol/codec.js';
+import type { JobEvent, WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import {
+  WorkerClient,
+  type WorkerClientOptions,
+} from '../../daemon/src/worker-client/worker-client.js';
 import {
   type FakeWorker,
   type FakeWorkerOptions,
@@ -12,7 +15,7 @@ import {
 import { deadEndpoint } from '../support/ports.js';
 import { within } from '../support/wait.js';
 
-const params: GenerateParams = {
+const params: WorkerJobParams = {
   prompt: 'a red knight',
   model: 'sdxl',
   size: [1024, 1024],
@@ -392,7 +395,7 @@ describe('WorkerClient job stream', () => {
   it('rejects a generate the worker refuses (error reply) without starting a job', async () => {
     const { client } = await setup();
     // a missing required field can only be produced by bypassing the typed params
-    const bad = { ...params, model: undefined } as unknown as GenerateParams;
+    const bad = { ...params, model: undefined } as unknown as WorkerJobParams;
     await expect(client.generate(bad)).rejects.toThrow(/rejected generate for job .*: 'model'/);
     expect(client.inFlight).toBe(0);
   });

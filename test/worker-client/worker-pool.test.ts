@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isPng } from '../../daemon/src/backend/image-fetch.js';
-import { JobStore } from '../../daemon/src/backend/job-store.js';
-import type { GenerateParams, JobOutcome, JobProgress } from '../../daemon/src/backend/types.js';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
-import { WorkerPool, type WorkerPoolOptions } from '../../daemon/src/backend/worker-pool.js';
 import { DaemonError } from '../../daemon/src/errors.js';
+import { isPng } from '../../daemon/src/worker-client/image-fetch.js';
+import { JobStore } from '../../daemon/src/worker-client/job-store.js';
+import type {
+  JobOutcome,
+  JobProgress,
+  WorkerJobParams,
+} from '../../daemon/src/worker-client/types.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
+import { WorkerPool, type WorkerPoolOptions } from '../../daemon/src/worker-client/worker-pool.js';
 import {
   type FakeWorker,
   type FakeWorkerOptions,
@@ -15,7 +19,7 @@ import { deadEndpoint } from '../support/ports.js';
 import { tempDir } from '../support/temp-dir.js';
 import { waitFor, within } from '../support/wait.js';
 
-const params: GenerateParams = {
+const params: WorkerJobParams = {
   prompt: 'a blue slime',
   model: 'sdxl',
   size: [512, 512],

@@ -1,7 +1,7 @@
 import { DaemonError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { JobJournal } from './job-journal.js';
-import type { GenerateParams, JobProgress } from './types.js';
+import type { JobProgress, WorkerJobParams } from './types.js';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -9,7 +9,7 @@ export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancell
 export interface JobRecord {
   jobId: string;
   status: JobStatus;
-  params: GenerateParams;
+  params: WorkerJobParams;
   /** Worker it was last sent to. */
   workerName?: string | undefined;
   /** ISO timestamps */
@@ -93,7 +93,7 @@ export class JobStore {
   }
 
   /** Record a new queued job. Throws VALIDATION when the id exists. */
-  create(jobId: string, params: GenerateParams): JobRecord {
+  create(jobId: string, params: WorkerJobParams): JobRecord {
     if (this.jobs.has(jobId))
       throw new DaemonError('VALIDATION', `job id ${jobId} already exists; use a fresh UUID`);
     const now = new Date().toISOString();

@@ -7,7 +7,7 @@ import {
   type RunningWorker,
   startWorker,
   type WorkerOptions,
-} from '../../daemon/src/worker/index.js';
+} from '../../daemon/src/embedded-worker/index.js';
 import {
   type FakeComfyOptions,
   type FakeComfyUI,

@@ -8,7 +8,7 @@ import {
   findResultFile,
   isPng,
   mapWorkerPath,
-} from '../../daemon/src/backend/image-fetch.js';
+} from '../../daemon/src/worker-client/image-fetch.js';
 import { makePng } from '../support/png.js';
 import { tempDir } from '../support/temp-dir.js';
 

@@ -1,12 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encode } from '../../daemon/src/protocol/codec.js';
 import {
   type Engine,
   type RunningWorker,
   startWorker,
   type WorkerOptions,
-} from '../../daemon/src/worker/index.js';
+} from '../../daemon/src/embedded-worker/index.js';
+import { encode } from '../../daemon/src/protocol/codec.js';
 import { generate, jobId, type Msg, tempDir, WireClient } from './wire-client.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -465,7 +465,7 @@ describe('worker lifecycle', () => {
     ).rejects.toThrow(`worker cannot create its output directory ${tmp.dir}/file/out: ENOTDIR`);
   });
 
-  it('binds a public address when bindPublic and insecure are set (CURVE: test/backend/curve.test.ts)', async () => {
+  it('binds a public address when bindPublic and insecure are set (CURVE: test/worker-client/curve.test.ts)', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);
     const worker = await startWorker({

@@ -2,8 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decode } from '@msgpack/msgpack';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Engine, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { encode } from '../../daemon/src/protocol/codec.js';
-import { type Engine, startWorker } from '../../daemon/src/worker/index.js';
 import { startFakeWorker } from '../support/fake-worker.js';
 import { generate, type Msg, tempDir, WireClient } from './wire-client.js';
 

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { drawSprite } from '../../daemon/src/embedded-worker/engines/procedural/sprite.js';
+import {
+  type Engine,
+  type RunningWorker,
+  startWorker,
+} from '../../daemon/src/embedded-worker/index.js';
 import { FACINGS_8 } from '../../daemon/src/protocol/pose.js';
-import { drawSprite } from '../../daemon/src/worker/engines/procedural/sprite.js';
-import { type Engine, type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
 import { generate, tempDir, WireClient } from './wire-client.js';
 
 // Extension `pose` of the embedded worker: capabilities advertises it, the procedural

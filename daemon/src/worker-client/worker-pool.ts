@@ -17,11 +17,11 @@ import type {
   WorkerPoolOptions,
 } from './pool-types.js';
 import type {
-  GenerateParams,
   JobHandle,
   JobOutcome,
   WorkerCapabilities,
   WorkerHealth,
+  WorkerJobParams,
 } from './types.js';
 import { clientOptionsFromConfig, WorkerClient } from './worker-client.js';
 import { WorkerHealthMonitor } from './worker-health.js';
@@ -164,7 +164,7 @@ export class WorkerPool implements PoolJobHost {
    * Throws DaemonError('BUSY') when performance.max_pending_jobs jobs are
    * already pending (message says when to retry), 'NOT_READY' after close().
    */
-  submit(params: GenerateParams, options: SubmitOptions = {}): JobHandle {
+  submit(params: WorkerJobParams, options: SubmitOptions = {}): JobHandle {
     if (this.closed) throw new DaemonError('NOT_READY', 'the worker pool is closed');
     if (this.pending.size >= this.maxPending) {
       throw new DaemonError(

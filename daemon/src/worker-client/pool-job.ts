@@ -1,6 +1,11 @@
 import { connectionFailedText, errorMessage, isDaemonError } from '../errors.js';
 import type { PendingJob, PoolJobHost, PoolWorker, SubmitOptions } from './pool-types.js';
-import { type GenerateParams, type JobFailureCode, type JobOutcome, outcomeCode } from './types.js';
+import {
+  type JobFailureCode,
+  type JobOutcome,
+  outcomeCode,
+  type WorkerJobParams,
+} from './types.js';
 
 /**
  * Run one pool job to its outcome: pick the least-loaded worker, send it,
@@ -12,7 +17,7 @@ import { type GenerateParams, type JobFailureCode, type JobOutcome, outcomeCode 
 export async function runPoolJob(
   pool: PoolJobHost,
   jobId: string,
-  params: GenerateParams,
+  params: WorkerJobParams,
   options: SubmitOptions,
   entry: PendingJob,
 ): Promise<JobOutcome> {

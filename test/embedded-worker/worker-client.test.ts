@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
-import { startWorker } from '../../daemon/src/worker/index.js';
+import { startWorker } from '../../daemon/src/embedded-worker/index.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { tempDir } from './wire-client.js';
 
 /** The daemon's own WorkerClient against the embedded worker: the pair must just work. */

@@ -2,11 +2,11 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JobStatus, JobStore } from '../../daemon/src/backend/job-store.js';
-import type { GenerateParams } from '../../daemon/src/backend/types.js';
 import { DaemonError } from '../../daemon/src/errors.js';
+import { type JobStatus, JobStore } from '../../daemon/src/worker-client/job-store.js';
+import type { WorkerJobParams } from '../../daemon/src/worker-client/types.js';
 
-const params: GenerateParams = {
+const params: WorkerJobParams = {
   prompt: 'a tree',
   model: 'sdxl',
   size: [512, 512],

@@ -14,13 +14,13 @@ import type { EngineJob } from './engine.js';
 /** Becomes `{type: "error", message}`; `message` mimics Python's `str(exception)`. */
 export class RequestError extends Error {}
 
-export interface GenerateJob {
+export interface QueuedJob {
   job: EngineJob;
   returnImage: boolean;
 }
 
 export type ParsedRequest =
-  | { type: 'generate'; jobId: string; value: GenerateJob }
+  | { type: 'generate'; jobId: string; value: QueuedJob }
   | { type: 'generate_rejected'; jobId: string; error: string }
   | { type: 'cancel'; jobId: string }
   | { type: 'job_status'; jobId: string }
@@ -124,7 +124,7 @@ const got = (v: unknown): string => `${JSON.stringify(v) ?? String(v)} (${python
 const absent = (v: unknown): boolean => v === undefined || v === null;
 
 /** The full check of a generate request; a string is the job_error text. */
-function checkGenerate(map: Record<string, unknown>): GenerateJob | string {
+function checkGenerate(map: Record<string, unknown>): QueuedJob | string {
   const bad = (field: string, expected: string, hint = ''): string =>
     `generate rejected: ${field} must be ${expected}; got ${got(map[field])}${hint}. The job was not queued.`;
   const { id, prompt, model, size, steps, cfg_scale: cfg } = map;

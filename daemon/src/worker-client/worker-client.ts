@@ -16,7 +16,7 @@ import { findResultFile, mapWorkerPath } from './image-fetch.js';
 import { superviseJob } from './job-supervisor.js';
 import { JobTracker } from './job-tracker.js';
 import { ReqChannel } from './req-channel.js';
-import { type GenerateParams, toGenerateRequest } from './types.js';
+import { toWireRequest, type WorkerJobParams } from './types.js';
 import { UpdateFeed } from './update-feed.js';
 
 export type StatusInfo = z.infer<typeof StatusInfoSchema>;
@@ -228,7 +228,7 @@ export class WorkerClient {
    * (job_error/error reply) or BAD_FRAME.
    */
   async generate(
-    params: GenerateParams,
+    params: WorkerJobParams,
     options: { jobId?: string; timeoutS?: number } = {},
   ): Promise<JobTracker> {
     if (this.closed) throw connectionFailed(`worker client for ${this.req} is closed`);
@@ -257,7 +257,7 @@ export class WorkerClient {
     let reply: WorkerReply;
     try {
       reply = await this.call(
-        toGenerateRequest(jobId, params, this.opts.returnImage),
+        toWireRequest(jobId, params, this.opts.returnImage),
         this.opts.requestTimeoutMs,
         0,
       );

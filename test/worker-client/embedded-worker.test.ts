@@ -2,17 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isPng } from '../../daemon/src/backend/image-fetch.js';
-import type { GenerateParams } from '../../daemon/src/backend/types.js';
-import { WorkerClient } from '../../daemon/src/backend/worker-client.js';
-import { WorkerPool } from '../../daemon/src/backend/worker-pool.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/worker/index.js';
+import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
+import { isPng } from '../../daemon/src/worker-client/image-fetch.js';
+import type { WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
+import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { within } from '../support/wait.js';
 
 // The client against our own embedded worker (procedural engine): the same
 // wire as the Python worker plus the extensions (inline image, job_status,
 // a terminal message for cancelled jobs).
-const params: GenerateParams = {
+const params: WorkerJobParams = {
   prompt: 'a green slime',
   model: 'procedural',
   size: [512, 512],

@@ -8,8 +8,8 @@ import {
   renderLikeModel,
   renderProcedural,
   renderProceduralAsync,
-} from '../../daemon/src/worker/engines/procedural/index.js';
-import { startWorker } from '../../daemon/src/worker/index.js';
+} from '../../daemon/src/embedded-worker/engines/procedural/index.js';
+import { startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { generate, type Msg, tempDir, WireClient } from './wire-client.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -13,15 +13,15 @@ export type { JobRecord, JobStatus, JobStoreOptions } from './job-store.js';
 export { isTerminal, JobStore } from './job-store.js';
 export { JobTracker } from './job-tracker.js';
 export type {
-  GenerateParams,
   JobEvent,
   JobHandle,
   JobOutcome,
   JobProgress,
   WorkerHealth,
+  WorkerJobParams,
   WorkerJobResult,
 } from './types.js';
-export { toGenerateRequest } from './types.js';
+export { toWireRequest } from './types.js';
 export type { JobStateReply, StatusInfo, WorkerClientOptions } from './worker-client.js';
 export { clientOptionsFromConfig, WorkerClient } from './worker-client.js';
 export type { SubmitOptions, WorkerPoolOptions } from './worker-pool.js';

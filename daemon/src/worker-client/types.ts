@@ -1,13 +1,13 @@
 import type { DaemonErrorCode } from '../errors.js';
-import type { GenerateRequest, GenerationStage } from '../protocol/messages.js';
+import type { GenerationStage, WireGenerateRequest } from '../protocol/messages.js';
 import type { Pose } from '../protocol/pose.js';
 
 /**
  * What a caller asks a worker to generate (camelCase; converted to the wire's
- * snake_case only in `toGenerateRequest`). Validate user input before building
+ * snake_case only in `toWireRequest`). Validate user input before building
  * one: the worker echoes whatever types it is sent (PROTOCOL.md "Observed" 6, 8).
  */
-export interface GenerateParams {
+export interface WorkerJobParams {
   prompt: string;
   model: string;
   /** [width, height] in pixels. */
@@ -32,6 +32,16 @@ export interface GenerateParams {
    * sends it only to workers whose `capabilities` list `pose`.
    */
   pose?: Pose | undefined;
+  /**
+   * extensions `init_image`, `mask`, `reference_images` (protocol/conditioning.ts): PNG bytes.
+   * Sent only to workers whose `capabilities` list each one.
+   */
+  initImage?: Uint8Array | undefined;
+  /** 0..1, how much of initImage may change; only with initImage */
+  strength?: number | undefined;
+  /** PNG, white = repaint; only with initImage */
+  mask?: Uint8Array | undefined;
+  referenceImages?: Uint8Array[] | undefined;
 }
 
 /** Progress as shown to people: clamped to 0..100 and never going backwards. */
@@ -147,12 +157,12 @@ export interface WorkerCapabilities {
 }
 
 /** camelCase params → the wire's generate request, optional fields omitted when unset. */
-export function toGenerateRequest(
+export function toWireRequest(
   id: string,
-  p: GenerateParams,
+  p: WorkerJobParams,
   returnImage: boolean,
-): GenerateRequest {
-  const req: GenerateRequest = {
+): WireGenerateRequest {
+  const req: WireGenerateRequest = {
     type: 'generate',
     id,
     prompt: p.prompt,
@@ -170,5 +180,9 @@ export function toGenerateRequest(
   if (p.negativePrompt !== undefined) req.negative_prompt = p.negativePrompt;
   if (p.style !== undefined) req.style = p.style;
   if (p.pose !== undefined) req.pose = { facing: p.pose.facing, animation: p.pose.animation };
+  if (p.initImage !== undefined) req.init_image = p.initImage;
+  if (p.strength !== undefined) req.strength = p.strength;
+  if (p.mask !== undefined) req.mask = p.mask;
+  if (p.referenceImages !== undefined) req.reference_images = [...p.referenceImages];
   return req;
 }
