@@ -112,8 +112,8 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
   security.watch(rep, 'req');
   security.watch(pub, 'pub');
   try {
-    await rep.bind(reqWanted);
-    await pub.bind(pubWanted);
+    await bindFreed(rep, reqWanted);
+    await bindFreed(pub, pubWanted);
   } catch (err) {
     rep.close();
     pub.close();
@@ -231,4 +231,22 @@ export async function startWorker(options: WorkerOptions = {}): Promise<RunningW
     slots,
     close,
   };
+}
+
+/**
+ * Binds, waiting up to 1 s for a port that a closed socket still holds: libzmq closes a
+ * listener asynchronously (in its I/O thread, after `close()` or `unbind()` returned), so
+ * a worker restarted at once on the same endpoint can meet EADDRINUSE from its own
+ * predecessor for a few milliseconds. A port held by a live process still fails after 1 s.
+ */
+async function bindFreed(socket: Reply | Publisher, endpoint: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await socket.bind(endpoint);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt >= 20) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
