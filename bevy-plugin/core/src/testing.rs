@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::DaemonConfig;
+use crate::{DaemonConfig, Event, Service};
 
 /// A fresh directory under the system temp dir, removed on drop (std only, so the adapter's
 /// tests need no dev-dependency that would change the game build's feature set).
@@ -161,4 +161,30 @@ impl EmbeddedWorker {
             .env("DGX_PIXELS_ZMQ_PUB_ENDPOINT", &self.publish)
             .env("DGX_PIXELS_STATE_DIR", state_dir.to_string_lossy())
     }
+}
+
+/// Drains the service's events until `pred` matches one and returns it, or panics naming
+/// `what`, every event seen meanwhile, and the jobs the service knows.
+pub fn expect_event(
+    svc: &Service,
+    what: &str,
+    timeout: Duration,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    while let Ok(event) = svc
+        .events()
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        if pred(&event) {
+            return event;
+        }
+        seen.push(format!("{event:?}"));
+    }
+    panic!(
+        "no {what} within {timeout:?}; events seen:\n{}\njobs: {:#?}",
+        seen.join("\n"),
+        svc.jobs()
+    );
 }

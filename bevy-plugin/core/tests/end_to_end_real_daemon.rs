@@ -15,32 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bevy_plugin_core::mcp::SUPPORTED_PROTOCOL_VERSIONS;
-use bevy_plugin_core::testing::{daemon_cli_or_skip, EmbeddedWorker};
+use bevy_plugin_core::testing::{daemon_cli_or_skip, expect_event, EmbeddedWorker};
 use bevy_plugin_core::{DaemonStatus, Event, GenerateRequest, JobOptions, Service, ServiceConfig};
-
-fn next_event(
-    svc: &Service,
-    what: &str,
-    timeout: Duration,
-    mut pred: impl FnMut(&Event) -> bool,
-) -> Event {
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    while let Ok(e) = svc
-        .events()
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-    {
-        if pred(&e) {
-            return e;
-        }
-        seen.push(format!("{e:?}"));
-    }
-    panic!(
-        "no {what} within {timeout:?}; events seen:\n{}\njobs: {:#?}",
-        seen.join("\n"),
-        svc.jobs()
-    );
-}
 
 fn png_size(path: &Path) -> (u32, u32) {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
@@ -144,7 +120,7 @@ fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
     );
     let mut progress = 0;
     let mut manifest_diff = None;
-    let end = next_event(&svc, "the slime job to end", Duration::from_secs(90), |e| {
+    let end = expect_event(&svc, "the slime job to end", Duration::from_secs(90), |e| {
         match e {
             Event::Progress { .. } => progress += 1,
             Event::Manifest(d) if d.added_or_changed().any(|x| x.name == "slime") => {
@@ -164,7 +140,7 @@ fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
     assert!(progress >= 1, "at least one progress notification");
     let diff = match manifest_diff {
         Some(d) => d,
-        None => match next_event(
+        None => match expect_event(
             &svc,
             "the manifest entry for slime",
             Duration::from_secs(5),
@@ -192,14 +168,14 @@ fn generates_deploys_reports_cancels_and_shuts_down_against_the_real_daemon() {
             .size(32, 32)
             .seed(8),
     );
-    next_event(
+    expect_event(
         &svc,
         "progress of the ghost job",
         Duration::from_secs(30),
         |e| matches!(e, Event::Progress { job, .. } if *job == ghost),
     );
     assert!(svc.cancel(ghost));
-    let end = next_event(&svc, "the ghost job to end", Duration::from_secs(15), |e| {
+    let end = expect_event(&svc, "the ghost job to end", Duration::from_secs(15), |e| {
         matches!(
             e,
             Event::Finished { .. } | Event::Failed { .. } | Event::Cancelled { .. }
@@ -269,7 +245,7 @@ fn a_daemon_killed_mid_job_is_restarted_and_the_job_ends_with_a_clear_outcome() 
         .expect("kill");
     assert!(killed.success());
     let (mut crash_reason, mut end) = (None, None);
-    next_event(
+    expect_event(
         &svc,
         "the crash and the job's end",
         Duration::from_secs(60),

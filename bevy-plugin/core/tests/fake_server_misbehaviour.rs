@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bevy_plugin_core::daemon::{DaemonStatus, Supervisor};
+use bevy_plugin_core::testing::expect_event;
 use bevy_plugin_core::{
     DaemonConfig, Event, GenerateRequest, JobOptions, JobState, McpError, Service, ServiceConfig,
 };
@@ -28,27 +29,6 @@ fn service(args: &[&str], assets: &Path) -> Service {
         ..JobOptions::default()
     };
     Service::start(config)
-}
-
-/// Drains events until `pred` matches one, or panics naming `what` and what was seen.
-fn expect_event(
-    svc: &Service,
-    what: &str,
-    timeout: Duration,
-    mut pred: impl FnMut(&Event) -> bool,
-) -> Event {
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    while let Ok(event) = svc
-        .events()
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-    {
-        if pred(&event) {
-            return event;
-        }
-        seen.push(format!("{event:?}"));
-    }
-    panic!("no {what} within {timeout:?}; saw:\n{}", seen.join("\n"));
 }
 
 fn job_end(event: &Event) -> bool {
