@@ -528,19 +528,19 @@ fn editor_input(
             window,
         })
     };
-    // Each input goes to where the widget is now: the panel grows as jobs and sprites come in.
+    // A click over three frames: hover, press, release, each where the widget is now (the
+    // panel grows as jobs and sprites come in).
+    let mut click = |target: Rect, step: u32| {
+        ctx.window_events.write(move_to(target.center()));
+        let state = match step {
+            1 => ButtonState::Pressed,
+            2 => ButtonState::Released,
+            _ => return,
+        };
+        ctx.window_events.write(button(state));
+    };
     match stage {
-        0 => {
-            ctx.window_events.write(move_to(prompt.center()));
-        }
-        1 => {
-            ctx.window_events.write(move_to(prompt.center()));
-            ctx.window_events.write(button(ButtonState::Pressed));
-        }
-        2 => {
-            ctx.window_events.write(move_to(prompt.center()));
-            ctx.window_events.write(button(ButtonState::Released));
-        }
+        0..=2 => click(prompt, stage),
         3 => {
             for c in EDITOR_PROMPT.chars() {
                 let text = c.to_string();
@@ -561,17 +561,7 @@ fn editor_input(
                 });
             }
         }
-        4 => {
-            ctx.window_events.write(move_to(generate.center()));
-        }
-        5 => {
-            ctx.window_events.write(move_to(generate.center()));
-            ctx.window_events.write(button(ButtonState::Pressed));
-        }
-        6 => {
-            ctx.window_events.write(move_to(generate.center()));
-            ctx.window_events.write(button(ButtonState::Released));
-        }
+        4..=6 => click(generate, stage - 4),
         _ => {
             // Progress on screen: the job the click made is running and has progress.
             let Some(job) = ctx
