@@ -19,6 +19,24 @@ export interface EngineJob {
   style?: string;
   /** Extension `pose`: facing and animation of a character (protocol/pose.ts). */
   pose?: Pose;
+  /** Extension `init_image` (protocol/conditioning.ts): PNG bytes (signature checked, not decoded). */
+  initImage?: Uint8Array;
+  /** 0..1, how much of initImage may change; only with initImage. */
+  strength?: number;
+  /** Extension `mask`: PNG bytes, white = repaint; only with initImage. */
+  mask?: Uint8Array;
+  /** Extension `reference_images`: PNG bytes each, at least one. */
+  referenceImages?: Uint8Array[];
+}
+
+/** The conditioning extensions a job uses (capability names), in wire order. */
+export function conditioningOf(job: EngineJob): string[] {
+  const used: string[] = [];
+  if (job.pose !== undefined) used.push('pose');
+  if (job.initImage !== undefined) used.push('init_image');
+  if (job.mask !== undefined) used.push('mask');
+  if (job.referenceImages !== undefined) used.push('reference_images');
+  return used;
 }
 
 export interface EngineProgress {

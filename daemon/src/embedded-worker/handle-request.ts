@@ -1,6 +1,5 @@
 import { PROTOCOL_VERSION, type WorkerReply, type WorkerUpdate } from '../protocol/messages.js';
-import { POSE_EXTENSION } from '../protocol/pose.js';
-import type { Engine } from './engine.js';
+import { conditioningOf, type Engine } from './engine.js';
 import type { JobQueue } from './job-queue.js';
 import { parseRequest, RequestError } from './parse-request.js';
 
@@ -48,11 +47,13 @@ export async function handleFrame(frame: Uint8Array, ctx: HandlerContext): Promi
   switch (request.type) {
     case 'generate': {
       const { job, returnImage } = request.value;
-      if (job.pose !== undefined && !ctx.engine.extensions?.includes(POSE_EXTENSION)) {
+      const missing = conditioningOf(job).filter((e) => !ctx.engine.extensions?.includes(e));
+      if (missing.length > 0) {
+        const names = missing.map((e) => `"${e}"`).join(', ');
         return {
           type: 'job_error',
           job_id: job.jobId,
-          error: `generate rejected: pose needs the "${POSE_EXTENSION}" extension, which the ${ctx.engine.name} engine does not have (capabilities lists what it has); leave pose out or use --engine procedural. The job was not queued.`,
+          error: `generate rejected: ${missing.join(', ')} need${missing.length > 1 ? '' : 's'} the ${names} extension${missing.length > 1 ? 's' : ''}, which the ${ctx.engine.name} engine does not have (capabilities lists what it has); leave ${missing.join(', ')} out or use --engine procedural. The job was not queued.`,
         };
       }
       const record = ctx.queue.add(job, returnImage);

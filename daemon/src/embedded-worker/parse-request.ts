@@ -157,6 +157,10 @@ function checkGenerate(map: Record<string, unknown>): QueuedJob | string {
     style,
     return_image,
     pose,
+    init_image,
+    strength,
+    mask,
+    reference_images,
   } = map;
   if (!absent(lora)) {
     if (typeof lora !== 'string') return bad('lora', 'a string');
@@ -215,7 +219,92 @@ function checkGenerate(map: Record<string, unknown>): QueuedJob | string {
     }
     job.pose = { facing: p.facing as Facing, animation: p.animation };
   }
+  const conditioning = checkConditioning(job, { init_image, strength, mask, reference_images });
+  if (conditioning !== undefined) return conditioning;
   if (!absent(return_image) && typeof return_image !== 'boolean')
     return bad('return_image', 'true or false');
   return { job, returnImage: return_image === true };
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** At most this many reference images (Retro Diffusion takes up to 9). */
+export const MAX_REFERENCE_IMAGES = 9;
+/** At most this many bytes per conditioning image. */
+export const MAX_CONDITIONING_PNG_BYTES = 32 * 1024 * 1024;
+
+/** Why `value` is not PNG bytes (undefined when it looks like one: signature + IHDR). */
+function notPng(value: unknown): string | undefined {
+  if (!(value instanceof Uint8Array)) return `got ${pythonTypeName(value)}, not msgpack bin`;
+  if (value.length > MAX_CONDITIONING_PNG_BYTES)
+    return `got ${value.length} bytes, over ${MAX_CONDITIONING_PNG_BYTES}`;
+  if (value.length < 33 || PNG_SIGNATURE.some((b, i) => value[i] !== b))
+    return `got ${value.length} bytes that do not start with the PNG signature`;
+  if (Buffer.from(value.subarray(12, 16)).toString('latin1') !== 'IHDR')
+    return 'got a PNG signature without an IHDR chunk';
+  return undefined;
+}
+
+/**
+ * Check the image conditioning fields (protocol/conditioning.ts) into `job`; a string is
+ * the job_error text naming the field and the fix. PNG bytes are checked for the
+ * signature here; the engine decodes them (and names the field when that fails).
+ */
+function checkConditioning(
+  job: EngineJob,
+  fields: { init_image: unknown; strength: unknown; mask: unknown; reference_images: unknown },
+): string | undefined {
+  const refuse = (text: string): string => `generate rejected: ${text}. The job was not queued.`;
+  const { init_image, strength, mask, reference_images } = fields;
+  if (!absent(init_image)) {
+    const why = notPng(init_image);
+    if (why !== undefined) return refuse(`init_image must be PNG bytes (msgpack bin); ${why}`);
+    job.initImage = init_image as Uint8Array;
+  }
+  if (!absent(strength)) {
+    if (typeof strength !== 'number' || !Number.isFinite(strength) || strength < 0 || strength > 1)
+      return refuse(
+        `strength must be a number in 0..1 (0 keeps init_image, 1 repaints it all); got ${got(strength)}`,
+      );
+    if (job.initImage === undefined)
+      return refuse(
+        'strength applies to init_image, which is absent; send init_image or leave strength out',
+      );
+    job.strength = strength;
+  }
+  if (!absent(mask)) {
+    if (job.initImage === undefined)
+      return refuse(
+        'mask needs init_image (the picture to repaint where the mask is white); send init_image or leave mask out',
+      );
+    const why = notPng(mask);
+    if (why !== undefined)
+      return refuse(`mask must be PNG bytes (msgpack bin, white = repaint); ${why}`);
+    job.mask = mask as Uint8Array;
+  }
+  if (!absent(reference_images)) {
+    if (
+      !Array.isArray(reference_images) ||
+      reference_images.length === 0 ||
+      reference_images.length > MAX_REFERENCE_IMAGES
+    ) {
+      return refuse(
+        `reference_images must be an array of 1..${MAX_REFERENCE_IMAGES} PNG images (msgpack bin each); got ${Array.isArray(reference_images) ? `${reference_images.length} items` : pythonTypeName(reference_images)}`,
+      );
+    }
+    for (const [i, ref] of reference_images.entries()) {
+      const why = notPng(ref);
+      if (why !== undefined)
+        return refuse(`reference_images[${i}] must be PNG bytes (msgpack bin); ${why}`);
+    }
+    job.referenceImages = reference_images as Uint8Array[];
+  }
+  if (
+    job.initImage !== undefined &&
+    ((job.animationFrames ?? 1) > 1 || job.tilesetGrid !== undefined)
+  ) {
+    return refuse(
+      'init_image conditions one picture; it cannot be combined with animation_frames > 1 or tileset_grid. Send one generate per frame, or leave init_image out',
+    );
+  }
+  return undefined;
 }

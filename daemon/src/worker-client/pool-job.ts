@@ -4,6 +4,7 @@ import {
   type JobFailureCode,
   type JobOutcome,
   outcomeCode,
+  requiredExtensions,
   type WorkerJobParams,
 } from './types.js';
 
@@ -130,17 +131,15 @@ export async function runPoolJob(
     }
   }
 
-  if (params.pose !== undefined) {
-    // only workers that advertise `pose` may get it: the Python worker would drop it silently
+  const needed = requiredExtensions(params);
+  if (needed.length > 0) {
+    // only workers that list every extension the params use may get them: the Python worker
+    // would drop the fields silently and draw something else
     const caps = await pool.capabilities();
-    const lacking = caps.filter((c) => !c.extensions?.includes('pose'));
+    const lacking = caps.filter((c) => needed.some((e) => !c.extensions?.includes(e)));
     for (const w of pool.workers) if (lacking.some((c) => c.name === w.client.name)) tried.add(w);
     if (lacking.length === caps.length) {
-      return {
-        status: 'failed',
-        code: 'JOB_FAILED',
-        error: missingExtension('pose', lacking),
-      };
+      return { status: 'failed', code: 'JOB_FAILED', error: missingExtension(needed, lacking) };
     }
   }
   for (let attempt = 1; attempt <= pool.attemptsPerJob && !cancelled; attempt++) {
@@ -173,21 +172,49 @@ export async function runPoolJob(
   };
 }
 
-/** The error of a job no worker can run: which worker lacks `extension`, and the fix. */
+/** What each extension is for, in the error of a job no worker can run. */
+const EXTENSION_USE: Record<string, string> = {
+  pose: "a character's facings",
+  init_image: 'an init image (img2img, edit)',
+  mask: 'an inpainting mask',
+  reference_images: 'reference images',
+};
+
+/**
+ * The error of a job no worker can run: the extensions it needs, each worker and what it
+ * lacks (a Python worker lists none: it answers `capabilities` with "Unknown request
+ * type"), and the fix.
+ */
 export function missingExtension(
-  extension: string,
+  extensions: string | readonly string[],
   lacking: readonly {
     name: string;
+    req?: string | undefined;
     extensions: string[] | undefined;
     error?: string | undefined;
   }[],
 ): string {
+  const needed = typeof extensions === 'string' ? [extensions] : [...extensions];
+  const quoted = needed.map((e) => `"${e}"`);
+  const what =
+    quoted.length === 1
+      ? `the ${quoted[0]} extension`
+      : `the ${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)} extensions`;
+  const uses = needed.map((e) => EXTENSION_USE[e] ?? e).join(', ');
   const why = lacking
-    .map((c) =>
-      c.extensions === undefined
-        ? `${c.name} did not answer capabilities (${c.error ?? 'no reply'})`
-        : `${c.name} lists ${c.extensions.length > 0 ? c.extensions.join(', ') : 'no extensions'}`,
-    )
+    .map((c) => {
+      const who = c.req === undefined || c.req === c.name ? c.name : `${c.name} (${c.req})`;
+      if (c.extensions === undefined)
+        return `${who} did not answer capabilities (${c.error ?? 'no reply'})`;
+      if (c.extensions.length === 0)
+        return `${who} lists no extensions (a Python DGX worker answers capabilities with "Unknown request type")`;
+      const missing = needed.filter((e) => !c.extensions?.includes(e));
+      return `${who} lists ${c.extensions.join(', ')} but not ${missing.join(', ')}`;
+    })
     .join('; ');
-  return `no DGX worker advertises the "${extension}" extension a character set needs: ${why}. Run an embedded worker with the procedural engine (dgx-pixels worker) and add it to backend.workers`;
+  return (
+    `no DGX worker advertises ${what} this request needs (${uses}): ${why}. ` +
+    'Run an embedded worker (dgx-pixels worker; its procedural engine has every one) and add it to backend.workers, ' +
+    `or leave out ${needed.join(', ')}`
+  );
 }

@@ -1,6 +1,11 @@
 import type { DaemonErrorCode } from '../errors.js';
+import {
+  INIT_IMAGE_EXTENSION,
+  MASK_EXTENSION,
+  REFERENCE_IMAGES_EXTENSION,
+} from '../protocol/conditioning.js';
 import type { GenerationStage, WireGenerateRequest } from '../protocol/messages.js';
-import type { Pose } from '../protocol/pose.js';
+import { POSE_EXTENSION, type Pose } from '../protocol/pose.js';
 
 /**
  * What a caller asks a worker to generate (camelCase; converted to the wire's
@@ -151,6 +156,8 @@ export interface WorkerHealth {
 /** One worker's protocol extensions as `WorkerPool.capabilities()` reports them. */
 export interface WorkerCapabilities {
   name: string;
+  /** The worker's REQ endpoint, for error texts (absent in test doubles). */
+  req?: string | undefined;
   /** Extension names; [] for a worker without `capabilities`; undefined when it did not answer. */
   extensions: string[] | undefined;
   error?: string | undefined;
@@ -185,4 +192,19 @@ export function toWireRequest(
   if (p.mask !== undefined) req.mask = p.mask;
   if (p.referenceImages !== undefined) req.reference_images = [...p.referenceImages];
   return req;
+}
+
+/**
+ * The protocol extensions a worker must list in `capabilities_info.extensions` to be
+ * sent these params (the Python worker drops unknown `generate` fields silently, so a
+ * job with any of them goes only to workers that list every one), in wire order.
+ */
+export function requiredExtensions(p: WorkerJobParams): string[] {
+  const needed: string[] = [];
+  if (p.pose !== undefined) needed.push(POSE_EXTENSION);
+  if (p.initImage !== undefined) needed.push(INIT_IMAGE_EXTENSION);
+  if (p.mask !== undefined) needed.push(MASK_EXTENSION);
+  if (p.referenceImages !== undefined && p.referenceImages.length > 0)
+    needed.push(REFERENCE_IMAGES_EXTENSION);
+  return needed;
 }

@@ -16,7 +16,7 @@ import { findResultFile, mapWorkerPath } from './image-fetch.js';
 import { superviseJob } from './job-supervisor.js';
 import { JobTracker } from './job-tracker.js';
 import { ReqChannel } from './req-channel.js';
-import { toWireRequest, type WorkerJobParams } from './types.js';
+import { requiredExtensions, toWireRequest, type WorkerJobParams } from './types.js';
 import { UpdateFeed } from './update-feed.js';
 
 export type StatusInfo = z.infer<typeof StatusInfoSchema>;
@@ -233,12 +233,17 @@ export class WorkerClient {
   ): Promise<JobTracker> {
     if (this.closed) throw connectionFailed(`worker client for ${this.req} is closed`);
     const jobId = options.jobId ?? randomUUID();
-    if (params.pose !== undefined && !(await this.capabilities()).has('pose')) {
-      // the Python worker would drop the field silently and draw something else
-      throw new DaemonError(
-        'WORKER_ERROR',
-        `worker ${this.name} does not advertise the "pose" extension (capabilities), so it cannot draw a character's facings; run an embedded worker (dgx-pixels worker --engine procedural) or leave pose out`,
-      );
+    const needed = requiredExtensions(params);
+    if (needed.length > 0) {
+      // the Python worker would drop these fields silently and draw something else
+      const listed = await this.capabilities();
+      const missing = needed.filter((e) => !listed.has(e));
+      if (missing.length > 0) {
+        throw new DaemonError(
+          'WORKER_ERROR',
+          `worker ${this.name} (${this.req}) does not advertise the ${missing.map((e) => `"${e}"`).join(', ')} extension${missing.length > 1 ? 's' : ''} (capabilities${listed.size === 0 ? ': it lists none, like the Python DGX worker' : ''}), so it would ignore ${missing.join(', ')}; run an embedded worker (dgx-pixels worker --engine procedural) or leave ${missing.join(', ')} out`,
+        );
+      }
     }
     const subscribed = this.feed.ensureConnected(this.opts.pingTimeoutMs);
     if (Date.now() - this.lastReplyAt > 1000) await this.ping();

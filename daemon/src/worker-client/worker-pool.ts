@@ -271,9 +271,18 @@ export class WorkerPool implements PoolJobHost {
     return Promise.all(
       this.workers.map(async (w): Promise<WorkerCapabilities> => {
         try {
-          return { name: w.client.name, extensions: [...(await w.client.capabilities())] };
+          return {
+            name: w.client.name,
+            req: w.client.req,
+            extensions: [...(await w.client.capabilities())],
+          };
         } catch (err) {
-          return { name: w.client.name, extensions: undefined, error: errorMessage(err) };
+          return {
+            name: w.client.name,
+            req: w.client.req,
+            extensions: undefined,
+            error: errorMessage(err),
+          };
         }
       }),
     );

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { applyReference, type ReferenceLook } from './conditioning.js';
 import {
   choosePlacement,
   type GroundTruth,
@@ -22,6 +23,8 @@ export interface ProceduralRequest {
   grid?: [number, number];
   /** Extension `pose`: the character turned to `facing`, frames of `animation` (protocol/pose.ts). */
   pose?: { facing: string; animation: string };
+  /** Extension `reference_images`: every sprite redrawn in the first reference's look (conditioning.ts). */
+  reference?: ReferenceLook;
 }
 
 /** The procedural motion of an animation name: walk/run cycle, one still frame, else an idle bob. */
@@ -85,7 +88,7 @@ function* renderProceduralSteps(request: ProceduralRequest): Generator<void, Pro
   const [cols, rows] = request.grid ?? [frames, 1];
   const tileset = request.grid !== undefined;
   const count = cols * rows;
-  const sprites: LogicalSprite[] = [];
+  let sprites: LogicalSprite[] = [];
   for (let k = 0; k < count; k++) {
     sprites.push(
       drawSprite({
@@ -99,6 +102,7 @@ function* renderProceduralSteps(request: ProceduralRequest): Generator<void, Pro
       }),
     );
   }
+  if (request.reference !== undefined) sprites = applyReference(sprites, request.reference);
   const first = sprites[0] as LogicalSprite;
   const renderSeed = hashString(`${request.prompt}|${request.style ?? ''}`, request.seed);
   const placement = choosePlacement(first, request.width, request.height, renderSeed);

@@ -1,3 +1,9 @@
+import sharp from 'sharp';
+import {
+  INIT_IMAGE_EXTENSION,
+  MASK_EXTENSION,
+  REFERENCE_IMAGES_EXTENSION,
+} from '../../../protocol/conditioning.js';
 import type { ModelInfo } from '../../../protocol/messages.js';
 import { POSE_EXTENSION } from '../../../protocol/pose.js';
 import {
@@ -8,7 +14,17 @@ import {
   sleepMs,
   sortModels,
 } from '../../engine.js';
-import { encodeLikeModel, encodeTruthPng, renderProceduralAsync } from './compose.js';
+import { encodeLikeModel, encodeTruthPng, motionOf, renderProceduralAsync } from './compose.js';
+import {
+  applyReference,
+  conditionedPicture,
+  decodeConditioningPng,
+  type ReferenceLook,
+  type RgbaImage,
+  referenceLook,
+} from './conditioning.js';
+import { choosePlacement } from './render.js';
+import { drawSprite } from './sprite.js';
 import { STYLE_NAMES } from './styles.js';
 
 export type { Rgb } from './colour.js';
@@ -53,7 +69,7 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
   const stepMs = Math.max(0, options.stepMs);
   return {
     name: 'procedural',
-    extensions: [POSE_EXTENSION],
+    extensions: [POSE_EXTENSION, INIT_IMAGE_EXTENSION, MASK_EXTENSION, REFERENCE_IMAGES_EXTENSION],
     async listModels(): Promise<ModelInfo[]> {
       const models: ModelInfo[] = [
         {
@@ -75,6 +91,8 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
     },
     async generate(job: EngineJob, ctx: EngineContext): Promise<EngineResult> {
       const started = performance.now();
+      // decoded first: bad bytes fail the job at once, naming the field
+      const inputs = await decodeInputs(job);
       const steps = Math.max(1, job.steps);
       const decodeS = 0.15;
       const eta = (done: number): number => ((steps - done) * stepMs) / 1000 + decodeS;
@@ -106,6 +124,11 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
       });
       const style =
         job.style ?? (job.lora?.startsWith('style-') ? job.lora.slice('style-'.length) : undefined);
+      if (inputs.init !== undefined) {
+        const png = await conditionedPng(job, style, inputs.init, inputs);
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        return { png, durationS: (performance.now() - started) / 1000 };
+      }
       const picture = await renderProceduralAsync(
         {
           prompt: job.prompt,
@@ -118,6 +141,7 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
             : {}),
           ...(job.tilesetGrid === undefined ? {} : { grid: job.tilesetGrid }),
           ...(job.pose === undefined ? {} : { pose: job.pose }),
+          ...(inputs.reference === undefined ? {} : { reference: inputs.reference }),
         },
         ctx.signal,
       );
@@ -137,4 +161,67 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
     },
     async close(): Promise<void> {},
   };
+}
+
+/** Default img2img strength when init_image comes without one (inpainting: 1). */
+export const DEFAULT_STRENGTH = 0.75;
+
+interface DecodedInputs {
+  init?: RgbaImage;
+  mask?: RgbaImage;
+  reference?: ReferenceLook;
+}
+
+/** Decode a job's conditioning PNGs; throws an Error naming the field and the fix. */
+async function decodeInputs(job: EngineJob): Promise<DecodedInputs> {
+  const out: DecodedInputs = {};
+  if (job.initImage !== undefined)
+    out.init = await decodeConditioningPng(job.initImage, 'init_image');
+  if (job.mask !== undefined) out.mask = await decodeConditioningPng(job.mask, 'mask');
+  const refs = job.referenceImages ?? [];
+  for (const [i, bytes] of refs.entries()) {
+    const picture = await decodeConditioningPng(bytes, `reference_images[${i}]`);
+    if (i > 0) continue; // the procedural engine follows the first reference; the others are checked only
+    const look = referenceLook(picture);
+    if (look === undefined) {
+      throw new Error(
+        'reference_images[0] shows no subject (fully transparent, or one flat colour); send a sprite on a transparent or plain background',
+      );
+    }
+    out.reference = look;
+  }
+  return out;
+}
+
+/** img2img / inpainting of a decoded init picture, as lossless PNG (conditioning.ts). */
+async function conditionedPng(
+  job: EngineJob,
+  style: string | undefined,
+  init: RgbaImage,
+  inputs: DecodedInputs,
+): Promise<Buffer> {
+  const seed = job.seed ?? 0;
+  let fresh = drawSprite({
+    prompt: job.prompt,
+    seed,
+    ...(style === undefined ? {} : { style }),
+    ...(job.pose === undefined
+      ? {}
+      : { facing: job.pose.facing, motion: motionOf(job.pose.animation) }),
+  });
+  if (inputs.reference !== undefined)
+    fresh = applyReference([fresh], inputs.reference)[0] as typeof fresh;
+  const picture = conditionedPicture({
+    init,
+    ...(inputs.mask === undefined ? {} : { mask: inputs.mask }),
+    strength: job.strength ?? (inputs.mask === undefined ? DEFAULT_STRENGTH : 1),
+    width: job.width,
+    height: job.height,
+    seed,
+    prompt: job.prompt,
+    fresh,
+    background: choosePlacement(fresh, job.width, job.height, seed).background,
+  });
+  const { width, height, channels, data } = picture.image;
+  return sharp(data, { raw: { width, height, channels } }).png({ compressionLevel: 3 }).toBuffer();
 }
