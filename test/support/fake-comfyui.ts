@@ -12,8 +12,14 @@ import { type WebSocket, WebSocketServer } from 'ws';
  * POST /queue {delete}; POST /interrupt; GET /view; GET /models/{folder};
  * GET /system_stats; websocket /ws?clientId= with status, execution_start,
  * execution_cached, executing, progress, executed, execution_success,
- * execution_error and execution_interrupted events. Prompts run one at a
- * time, `stepMs` per sampler step; images are solid PNGs of the latent size.
+ * execution_error and execution_interrupted events; POST /upload/image
+ * (multipart: `image` file, `type`, `subfolder`, `overwrite`, answering {name,
+ * subfolder, type}, renaming `x (1).png` on a clash unless overwrite, like
+ * server.py `image_upload`); GET /object_info/{class} ({} for an unknown node).
+ * /prompt validates LoadImage / LoadImageMask names against the uploaded files
+ * (value_not_in_list, as ComfyUI's combo check does). Prompts run one at a
+ * time, `stepMs` per sampler step; images are solid PNGs of the latent size, or,
+ * for a graph that encodes a LoadImage (img2img), that uploaded image itself.
  */
 
 export interface FakeComfyOptions {
@@ -24,6 +30,35 @@ export interface FakeComfyOptions {
   noWebSocket?: boolean;
   /** Fail execution in the first node of this class_type with this message. */
   failInNode?: { classType: string; message: string };
+  /** Custom node classes installed besides the core ones (e.g. the IP-Adapter nodes), for /object_info. */
+  customNodes?: string[];
+}
+
+/** Core node classes the fake lists in /object_info. */
+const CORE_NODES = [
+  'CheckpointLoaderSimple',
+  'LoraLoader',
+  'CLIPTextEncode',
+  'EmptyLatentImage',
+  'KSampler',
+  'KSamplerAdvanced',
+  'VAEDecode',
+  'VAEEncode',
+  'VAEEncodeForInpaint',
+  'SetLatentNoiseMask',
+  'LoadImage',
+  'LoadImageMask',
+  'ImageBatch',
+  'SaveImage',
+  'PreviewImage',
+];
+
+/** One file received by POST /upload/image. */
+export interface UploadedFile {
+  name: string;
+  subfolder: string;
+  type: string;
+  bytes: Buffer;
 }
 
 interface Prompt {
@@ -46,6 +81,8 @@ export class FakeComfyUI {
   /** Graphs received by POST /prompt, in order. */
   readonly prompts: Prompt['graph'][] = [];
   readonly history = new Map<string, Record<string, unknown>>();
+  /** Files received by /upload/image, keyed `type/subfolder/name`. */
+  readonly uploads = new Map<string, UploadedFile>();
   private readonly images = new Map<string, Buffer>();
   private readonly sockets = new Map<string, WebSocket>();
   private readonly pending: Prompt[] = [];
@@ -56,6 +93,7 @@ export class FakeComfyUI {
   private readonly o: Required<Omit<FakeComfyOptions, 'failInNode'>> & {
     failInNode: FakeComfyOptions['failInNode'];
   };
+  private readonly nodes: Set<string>;
 
   constructor(options: FakeComfyOptions = {}) {
     this.o = {
@@ -64,7 +102,9 @@ export class FakeComfyUI {
       loras: options.loras ?? ['pixel-art-xl.safetensors'],
       noWebSocket: options.noWebSocket ?? false,
       failInNode: options.failInNode,
+      customNodes: options.customNodes ?? [],
     };
+    this.nodes = new Set([...CORE_NODES, ...this.o.customNodes]);
   }
 
   async start(): Promise<void> {
@@ -113,14 +153,33 @@ export class FakeComfyUI {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     let body: unknown;
+    let form: FormData | undefined;
     if (req.method === 'POST') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
-      try {
-        body = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        body = text;
+      const raw = Buffer.concat(chunks);
+      const type = req.headers['content-type'] ?? '';
+      if (type.startsWith('multipart/form-data')) {
+        // aiohttp's request.post() in server.py; undici parses the same wire format
+        form = await new Response(raw, { headers: { 'content-type': type } })
+          .formData()
+          .catch(() => undefined);
+        body =
+          form === undefined
+            ? '(bad multipart)'
+            : Object.fromEntries(
+                [...form.entries()].map(([k, v]) => [
+                  k,
+                  typeof v === 'string' ? v : `(file ${v.name})`,
+                ]),
+              );
+      } else {
+        const text = raw.toString('utf8');
+        try {
+          body = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          body = text;
+        }
       }
     }
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, body });
@@ -160,6 +219,16 @@ export class FakeComfyUI {
       return list === undefined ? void res.writeHead(404).end('404: Not Found') : json(200, list);
     }
     if (req.method === 'POST' && p === '/prompt') return this.queuePrompt(body, json);
+    if (req.method === 'POST' && p === '/upload/image') return this.upload(form, res, json);
+    if (req.method === 'GET' && p.startsWith('/object_info/')) {
+      const cls = decodeURIComponent(p.slice('/object_info/'.length));
+      return json(
+        200,
+        this.nodes.has(cls)
+          ? { [cls]: { name: cls, display_name: cls, input: { required: {} }, output: [] } }
+          : {},
+      );
+    }
     if (req.method === 'GET' && p.startsWith('/history/')) {
       const id = decodeURIComponent(p.slice('/history/'.length));
       const entry = this.history.get(id);
@@ -196,6 +265,43 @@ export class FakeComfyUI {
     res.writeHead(404).end('404: Not Found');
   }
 
+  /** server.py `image_upload`: 400 without an `image` file or a name; rename on a clash unless overwrite. */
+  private async upload(
+    form: FormData | undefined,
+    res: ServerResponse,
+    json: (status: number, value: unknown) => void,
+  ): Promise<void> {
+    const image = form?.get('image');
+    if (form === undefined || image === null || image === undefined || typeof image === 'string')
+      return void res.writeHead(400).end();
+    if (image.name === '') return void res.writeHead(400).end();
+    const type = String(form.get('type') ?? 'input');
+    if (!['input', 'temp', 'output'].includes(type)) return void res.writeHead(400).end();
+    const subfolder = String(form.get('subfolder') ?? '');
+    if (subfolder.split('/').includes('..')) return void res.writeHead(400).end();
+    const overwrite = form.get('overwrite');
+    const bytes = Buffer.from(await image.arrayBuffer());
+    let name = image.name;
+    if (overwrite !== 'true' && overwrite !== '1') {
+      const dot = name.lastIndexOf('.');
+      const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+      for (let i = 1; ; i++) {
+        const existing = this.uploads.get(`${type}/${subfolder}/${name}`);
+        if (existing === undefined || existing.bytes.equals(bytes)) break;
+        name = `${stem} (${i})${ext}`;
+      }
+    }
+    this.uploads.set(`${type}/${subfolder}/${name}`, { name, subfolder, type, bytes });
+    json(200, { name, subfolder, type });
+  }
+
+  /** An uploaded input file by the name a LoadImage node gives (`subfolder/name` or `name`). */
+  uploaded(loadName: string): UploadedFile | undefined {
+    const slash = loadName.lastIndexOf('/');
+    const sub = slash < 0 ? '' : loadName.slice(0, slash);
+    return this.uploads.get(`input/${sub}/${loadName.slice(slash + 1)}`);
+  }
+
   private queuePrompt(body: unknown, json: (status: number, value: unknown) => void): void {
     const b = body as { prompt?: Prompt['graph']; client_id?: string } | undefined;
     if (b?.prompt === undefined) {
@@ -229,6 +335,26 @@ export class FakeComfyUI {
           };
         }
       };
+      if (!this.nodes.has(node.class_type)) {
+        nodeErrors[id] = {
+          errors: [
+            {
+              type: 'invalid_prompt',
+              message: `Cannot execute because node ${node.class_type} does not exist.`,
+              details: `Node ID '#${id}'`,
+              extra_info: {},
+            },
+          ],
+          dependent_outputs: [],
+          class_type: node.class_type,
+        };
+      }
+      if (node.class_type === 'LoadImage' || node.class_type === 'LoadImageMask') {
+        const inputs = [...this.uploads.values()]
+          .filter((u) => u.type === 'input')
+          .map((u) => (u.subfolder === '' ? u.name : `${u.subfolder}/${u.name}`));
+        check('image', inputs);
+      }
       if (node.class_type === 'CheckpointLoaderSimple') check('ckpt_name', this.o.checkpoints);
       if (node.class_type === 'LoraLoader') check('lora_name', this.o.loras);
     }
@@ -287,8 +413,15 @@ export class FakeComfyUI {
     const order = [
       'CheckpointLoaderSimple',
       'LoraLoader',
+      'IPAdapterUnifiedLoader',
       'CLIPTextEncode',
+      'LoadImage',
+      'LoadImageMask',
+      'ImageBatch',
+      'IPAdapter',
       'EmptyLatentImage',
+      'VAEEncode',
+      'SetLatentNoiseMask',
       'KSampler',
       'VAEDecode',
       'SaveImage',
@@ -333,22 +466,33 @@ export class FakeComfyUI {
       if (node.class_type === 'SaveImage') {
         const latent =
           Object.values(p.graph).find((n) => n.class_type === 'EmptyLatentImage')?.inputs ?? {};
+        // img2img: the picture encoded into the latent comes back (as if denoise were 0)
+        const encode = Object.values(p.graph).find((n) => n.class_type === 'VAEEncode');
+        const link = encode?.inputs.pixels;
+        const source = Array.isArray(link) ? p.graph[String(link[0])] : undefined;
+        const init =
+          source?.class_type === 'LoadImage'
+            ? this.uploaded(String(source.inputs.image))
+            : undefined;
         const images = [];
         for (let i = 0; i < Number(latent.batch_size ?? 1); i++) {
           const filename = `dgx-pixels_${String(this.number * 100 + i).padStart(5, '0')}_.png`;
           const seed = Number(
             Object.values(p.graph).find((n) => n.class_type === 'KSampler')?.inputs.seed ?? 0,
           );
-          const png = await sharp({
-            create: {
-              width: Number(latent.width ?? 64),
-              height: Number(latent.height ?? 64),
-              channels: 3,
-              background: { r: seed % 256, g: (i * 40) % 256, b: 128 },
-            },
-          })
-            .png()
-            .toBuffer();
+          const png =
+            init !== undefined
+              ? await sharp(init.bytes).png().toBuffer()
+              : await sharp({
+                  create: {
+                    width: Number(latent.width ?? 64),
+                    height: Number(latent.height ?? 64),
+                    channels: 3,
+                    background: { r: seed % 256, g: (i * 40) % 256, b: 128 },
+                  },
+                })
+                  .png()
+                  .toBuffer();
           this.images.set(`output//${filename}`, png);
           images.push({ filename, subfolder: '', type: 'output' });
         }

@@ -68,6 +68,8 @@ export interface Engine {
   readonly name: 'procedural' | 'comfyui';
   /** Protocol extensions of this engine beyond the worker's own (e.g. `pose`), for `capabilities`. */
   readonly extensions?: readonly string[];
+  /** Why an extension this kind of engine can have is absent here (e.g. a node ComfyUI lacks), for refusals. */
+  readonly unsupported?: Readonly<Record<string, string>>;
   /** The engine's models, sorted case-insensitively by name (PROTOCOL.md "model_list"). */
   listModels(): Promise<ModelInfo[]>;
   /** Throws an Error whose message becomes job_error's text; honours ctx.signal. */

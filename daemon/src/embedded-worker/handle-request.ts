@@ -50,10 +50,14 @@ export async function handleFrame(frame: Uint8Array, ctx: HandlerContext): Promi
       const missing = conditioningOf(job).filter((e) => !ctx.engine.extensions?.includes(e));
       if (missing.length > 0) {
         const names = missing.map((e) => `"${e}"`).join(', ');
+        const reasons = missing.flatMap((e) => {
+          const why = ctx.engine.unsupported?.[e];
+          return why === undefined ? [] : [` (${e}: ${why})`];
+        });
         return {
           type: 'job_error',
           job_id: job.jobId,
-          error: `generate rejected: ${missing.join(', ')} need${missing.length > 1 ? '' : 's'} the ${names} extension${missing.length > 1 ? 's' : ''}, which the ${ctx.engine.name} engine does not have (capabilities lists what it has); leave ${missing.join(', ')} out or use --engine procedural. The job was not queued.`,
+          error: `generate rejected: ${missing.join(', ')} need${missing.length > 1 ? '' : 's'} the ${names} extension${missing.length > 1 ? 's' : ''}, which the ${ctx.engine.name} engine does not have${reasons.join('')} (capabilities lists what it has); leave ${missing.join(', ')} out or use --engine procedural. The job was not queued.`,
         };
       }
       const record = ctx.queue.add(job, returnImage);

@@ -9,9 +9,27 @@ import {
   type EngineResult,
   sortModels,
 } from '../../engine.js';
+import {
+  applyConditioning,
+  IMG2IMG_WORKFLOW,
+  INPAINT_WORKFLOW,
+  IPADAPTER_FIX,
+  IPADAPTER_NODES,
+  initForComfy,
+  maskForComfy,
+  missingNodes,
+  referenceForComfy,
+  type UploadedInputs,
+  uploadImage,
+} from './conditioning.js';
 import { ComfyHttpError, comfyFetch, describePromptRejection, expectOk } from './http.js';
 import { type ComfyImage, openSocket, waitForPrompt } from './watch.js';
-import { fillWorkflow, loadWorkflowTemplate } from './workflow.js';
+import {
+  fillWorkflow,
+  loadWorkflowTemplate,
+  type TemplateKind,
+  type WorkflowGraph,
+} from './workflow.js';
 
 export interface ComfyEngineOptions {
   /** ComfyUI base URL, e.g. http://127.0.0.1:8188. */
@@ -19,6 +37,10 @@ export interface ComfyEngineOptions {
   workflowDir: string;
   /** Template file name in workflowDir (API format). */
   workflow: string;
+  /** img2img template in workflowDir; default sprite_img2img.json (absent: no init_image). */
+  img2imgWorkflow?: string;
+  /** Inpainting template in workflowDir; default sprite_inpaint.json (absent: no mask). */
+  inpaintWorkflow?: string;
   logger: Logger;
   /** /history polling interval when the websocket is absent; default 500 ms. */
   pollMs?: number;
@@ -41,9 +63,81 @@ export async function createComfyEngine(options: ComfyEngineOptions): Promise<En
   const base = options.url.replace(/\/+$/, '');
   await expectOk(await comfyFetch(base, '/system_stats', { timeoutMs: 5000 }), 'GET /system_stats');
   const template = await loadWorkflowTemplate(options.workflowDir, options.workflow);
+  const log = options.logger;
+  // image conditioning: offered when its template is there and, for references, the IP-Adapter nodes
+  const unsupported: Record<string, string> = {};
+  const optional = async (
+    file: string,
+    kind: TemplateKind,
+    extension: string,
+  ): Promise<WorkflowGraph | undefined> => {
+    try {
+      return await loadWorkflowTemplate(options.workflowDir, file, kind);
+    } catch (err) {
+      if ((err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
+      unsupported[extension] =
+        `no ${kind} workflow template ${file} in ${options.workflowDir}; copy it from the package's config/workflows`;
+      log.info({ file, dir: options.workflowDir }, `no ${kind} template; ${extension} is off`);
+      return undefined;
+    }
+  };
+  const img2img = await optional(
+    options.img2imgWorkflow ?? IMG2IMG_WORKFLOW,
+    'img2img',
+    'init_image',
+  );
+  const inpaint = await optional(options.inpaintWorkflow ?? INPAINT_WORKFLOW, 'inpaint', 'mask');
+  const noIpAdapter = await missingNodes(base, IPADAPTER_NODES).catch((err: Error) => {
+    log.warn({ err: err.message }, 'could not ask ComfyUI for the IP-Adapter nodes');
+    return [...IPADAPTER_NODES];
+  });
+  if (noIpAdapter.length > 0) {
+    unsupported.reference_images = `ComfyUI at ${base} has no ${noIpAdapter.join(', ')} node (GET /object_info); ${IPADAPTER_FIX}`;
+  }
+  const extensions = [
+    ...(img2img === undefined ? [] : ['init_image']),
+    ...(img2img === undefined || inpaint === undefined ? [] : ['mask']),
+    ...(noIpAdapter.length === 0 ? ['reference_images'] : []),
+  ];
+
+  /** Upload a job's conditioning PNGs (resized for the graph); their names for the template. */
+  async function uploadInputs(job: EngineJob): Promise<UploadedInputs> {
+    const prefix = `dgx-pixels_${job.jobId}`;
+    const out: UploadedInputs = {};
+    if (job.initImage !== undefined) {
+      const png = await initForComfy(job.initImage, job.width, job.height);
+      out.init = await uploadImage(base, png, `${prefix}_init.png`);
+    }
+    if (job.mask !== undefined) {
+      const png = await maskForComfy(job.mask, job.width, job.height);
+      out.mask = await uploadImage(base, png, `${prefix}_mask.png`);
+    }
+    if (job.referenceImages !== undefined) {
+      out.references = [];
+      for (const [i, ref] of job.referenceImages.entries()) {
+        const png = await referenceForComfy(ref, i);
+        out.references.push(await uploadImage(base, png, `${prefix}_ref${i}.png`));
+      }
+    }
+    return out;
+  }
+
+  /** The graph of one job: the template its inputs need, filled in. */
+  async function graphFor(job: EngineJob, seed: number, batch: number): Promise<WorkflowGraph> {
+    const chosen =
+      job.mask !== undefined ? inpaint : job.initImage !== undefined ? img2img : template;
+    if (chosen === undefined)
+      throw new Error(
+        `this job needs ${job.mask !== undefined ? 'mask' : 'init_image'}, which is off: ${unsupported[job.mask !== undefined ? 'mask' : 'init_image']}`,
+      );
+    const graph = fillWorkflow(chosen, job, seed, batch);
+    if (job.initImage === undefined && job.referenceImages === undefined) return graph;
+    if (job.referenceImages !== undefined && noIpAdapter.length > 0)
+      throw new Error(`reference_images: ${unsupported.reference_images}`);
+    return applyConditioning(graph, job, await uploadInputs(job));
+  }
   const pollMs = options.pollMs ?? 500;
   const timeoutMs = (options.timeoutS ?? 600) * 1000;
-  const log = options.logger;
 
   async function cancelPrompt(promptId: string): Promise<void> {
     // A queued prompt is deleted from the queue; a running one is interrupted.
@@ -111,6 +205,8 @@ export async function createComfyEngine(options: ComfyEngineOptions): Promise<En
 
   return {
     name: 'comfyui',
+    extensions,
+    unsupported,
     async listModels(): Promise<ModelInfo[]> {
       const models: ModelInfo[] = [];
       for (const [folder, type] of FOLDERS) {
@@ -129,7 +225,7 @@ export async function createComfyEngine(options: ComfyEngineOptions): Promise<En
       const [cols, rows] = job.tilesetGrid ?? [Math.max(1, job.animationFrames ?? 1), 1];
       const batch = cols * rows;
       const seed = job.seed ?? Math.floor(Math.random() * 2 ** 48);
-      const graph = fillWorkflow(template, job, seed, batch);
+      const graph = await graphFor(job, seed, batch);
       const clientId = randomUUID();
       const ws = await openSocket(base, clientId, 2000);
       if (ws === undefined)

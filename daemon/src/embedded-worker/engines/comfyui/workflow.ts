@@ -10,12 +10,33 @@ export type WorkflowGraph = Record<
 
 const SAMPLERS = ['KSampler', 'KSamplerAdvanced'];
 
+/** What a template is for: text-to-image, img2img (init_image) or inpainting (init_image + mask). */
+export type TemplateKind = 'text' | 'img2img' | 'inpaint';
+
+/** The nodes each kind of template must have besides a sampler and a SaveImage. */
+const REQUIRED_BY_KIND: Record<TemplateKind, (readonly [string[], string])[]> = {
+  text: [[['EmptyLatentImage'], 'an EmptyLatentImage']],
+  img2img: [
+    [['LoadImage'], 'a LoadImage (the init image)'],
+    [['VAEEncode'], 'a VAEEncode'],
+  ],
+  inpaint: [
+    [['LoadImage'], 'a LoadImage (the init image)'],
+    [['LoadImageMask'], 'a LoadImageMask (the mask)'],
+    [['SetLatentNoiseMask', 'VAEEncodeForInpaint'], 'a SetLatentNoiseMask or VAEEncodeForInpaint'],
+  ],
+};
+
 /**
  * Read and check a workflow template once at start. Throws an Error naming the
  * file and what is wrong (not JSON, UI format instead of API format, no
  * sampler / latent / save node).
  */
-export async function loadWorkflowTemplate(dir: string, file: string): Promise<WorkflowGraph> {
+export async function loadWorkflowTemplate(
+  dir: string,
+  file: string,
+  kind: TemplateKind = 'text',
+): Promise<WorkflowGraph> {
   const path = join(dir, file);
   let text: string;
   try {
@@ -57,12 +78,12 @@ export async function loadWorkflowTemplate(dir: string, file: string): Promise<W
     nodes.some(([, n]) => types.includes((n as { class_type: string }).class_type));
   for (const [types, what] of [
     [SAMPLERS, 'a KSampler'],
-    [['EmptyLatentImage'], 'an EmptyLatentImage'],
+    ...REQUIRED_BY_KIND[kind],
     [['SaveImage', 'PreviewImage'], 'a SaveImage'],
   ] as const) {
     if (!has([...types]))
       throw new Error(
-        `workflow template ${path} has no ${what} node; the worker fills prompt, size and steps into it`,
+        `workflow template ${path} (${kind}) has no ${what} node; the worker fills ${kind === 'text' ? 'prompt, size and steps' : 'the uploaded images, prompt and denoise'} into it (config/workflows/README.md)`,
       );
   }
   return g;
@@ -118,7 +139,8 @@ export function stageOfNode(
 ): 'loading_models' | 'encoding' | 'sampling' | 'decoding' | 'post_processing' | undefined {
   if (classType === undefined) return undefined;
   if (/Loader/i.test(classType)) return 'loading_models';
-  if (/TextEncode|CLIP/i.test(classType)) return 'encoding';
+  if (/TextEncode|CLIP|VAEEncode|LoadImage|LatentNoiseMask|IPAdapter|ImageBatch/i.test(classType))
+    return 'encoding';
   if (/Sampler/i.test(classType)) return 'sampling';
   if (/Decode|VAE/i.test(classType)) return 'decoding';
   if (/Save|Preview/i.test(classType)) return 'post_processing';

@@ -1,9 +1,11 @@
-import sharp from 'sharp';
+import type { RgbaImage } from '../../decode-png.js';
 import { hslToRgb, luminance, type Rgb, rgbToHsl } from './colour.js';
 import type { RawImage } from './render.js';
 import { createRng, hashString } from './rng.js';
 import type { LogicalSprite } from './sprite.js';
 import { readSubject } from './subject.js';
+
+export { decodeConditioningPng, type RgbaImage } from '../../decode-png.js';
 
 /**
  * The procedural engine's emulation of image conditioning (protocol/conditioning.ts),
@@ -21,39 +23,6 @@ import { readSubject } from './subject.js';
  * bounding box) where that sprite has pixels, else the old part recoloured toward the
  * prompt's colour; repainted pixels get a model-like noise, the rest stays exact.
  */
-
-/** An RGBA picture (4 channels, row-major). */
-export interface RgbaImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
-/** Largest picture a conditioning PNG may decode to (pixels). */
-const MAX_INPUT_PIXELS = 4096 * 4096;
-
-/**
- * Decode one conditioning PNG to RGBA. Throws an Error naming `field` and the fix when
- * the bytes are not a decodable PNG (never crashes the worker on bad bytes).
- */
-export async function decodeConditioningPng(bytes: Uint8Array, field: string): Promise<RgbaImage> {
-  try {
-    const image = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' });
-    const meta = await image.metadata();
-    if (meta.format !== 'png') throw new Error(`it is ${meta.format ?? 'not an image'}, not PNG`);
-    const { data, info } = await image.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    return {
-      width: info.width,
-      height: info.height,
-      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    };
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `${field} is not a decodable PNG (${why}); send the bytes of a PNG file of at most 4096×4096 pixels`,
-    );
-  }
-}
 
 /** Source index of each of `to` destination pixels when resampling `from` pixels nearest. */
 export function nearestIndex(to: number, from: number): Int32Array {
