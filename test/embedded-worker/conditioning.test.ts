@@ -139,6 +139,16 @@ describe('procedural img2img emulation', () => {
     expect(share(1)).toBeGreaterThan(0.75);
   });
 
+  it('an init with no subject (blank) gets the prompt’s sprite drawn over it at strength 1', () => {
+    const blank = { width: 32, height: 32, data: new Uint8Array(32 * 32 * 4) };
+    const out = conditionedPicture(request({ init: blank, strength: 1 }));
+    expect(out.parts).toBeGreaterThan(0);
+    expect(count(differing(out.image.data, initResampled(blank, BG, 96, 96)))).toBeGreaterThan(
+      96 * 96 * 0.2,
+    );
+    expect(conditionedPicture(request({ init: blank, strength: 0 })).repainted).toBe(0);
+  });
+
   it('is deterministic in the seed, and another seed repaints other parts', () => {
     const a = conditionedPicture(request({ seed: 5 }));
     const b = conditionedPicture(request({ seed: 5 }));

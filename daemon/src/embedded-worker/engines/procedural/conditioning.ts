@@ -253,7 +253,7 @@ export function conditionedPicture(req: ConditionedRequest): ConditionedPicture 
 
   // the mask at the job size, and the init pixels some white job pixel shows
   let maskJob: Uint8Array | undefined;
-  let region: Uint8Array;
+  let region: Uint8Array = new Uint8Array(0);
   if (req.mask !== undefined) {
     const m = req.mask;
     const mxs = nearestIndex(W, m.width);
@@ -268,10 +268,11 @@ export function conditionedPicture(req: ConditionedRequest): ConditionedPicture 
         region[(ys[y] as number) * iw + (xs[x] as number)] = 1;
       }
     }
-  } else {
-    region = subjectOf(init);
   }
-  const subject = req.mask === undefined ? region : subjectOf(init);
+  const subject = subjectOf(init);
+  // img2img repaints the subject's parts; a picture with no subject has every part as a candidate
+  if (req.mask === undefined)
+    region = subject.includes(1) ? subject : new Uint8Array(iw * ih).fill(1);
   const area = boxOf(region, iw, ih) ?? { x: 0, y: 0, w: iw, h: ih };
 
   // candidate parts: blocks with a region pixel, in a seeded order; the first share are repainted

@@ -63,7 +63,9 @@ const CHECKPOINT = 'procedural-pixel-v1';
  * The offline engine: no GPU, no network. Progress walks initializing →
  * sampling (one update per step, `stepMs` apart) → decoding, then the sprite is
  * drawn and rendered like model output. The picture depends only on prompt,
- * seed, style (or a `style-*` LoRA), size, animation_frames and tileset_grid.
+ * seed, style (or a `style-*` LoRA), size, animation_frames, tileset_grid, pose
+ * and the conditioning images (init_image + strength, mask, the first of
+ * reference_images: emulated in conditioning.ts).
  */
 export function createProceduralEngine(options: ProceduralEngineOptions): Engine {
   const stepMs = Math.max(0, options.stepMs);
