@@ -244,6 +244,34 @@ const isWhite = (mask: Uint8Array, p: number): boolean =>
 
 /** img2img / inpainting of the init picture (see the file comment). Pure. */
 export function conditionedPicture(req: ConditionedRequest): ConditionedPicture {
+  const steps = conditionedPictureSteps(req);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `conditionedPicture` that yields to the event loop between slices of rows (the worker's
+ * REP must answer pings meanwhile) and stops with the signal's reason when it aborts.
+ */
+export async function conditionedPictureAsync(
+  req: ConditionedRequest,
+  signal?: AbortSignal,
+): Promise<ConditionedPicture> {
+  const steps = conditionedPictureSteps(req);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (signal?.aborted) throw signal.reason;
+  }
+}
+
+/** Rows of the job-size picture between yields. */
+const ROWS_PER_STEP = 64;
+
+function* conditionedPictureSteps(req: ConditionedRequest): Generator<void, ConditionedPicture> {
   const { init, width: W, height: H } = req;
   const iw = init.width;
   const ih = init.height;
@@ -258,12 +286,15 @@ export function conditionedPicture(req: ConditionedRequest): ConditionedPicture 
     const m = req.mask;
     const mxs = nearestIndex(W, m.width);
     const mys = nearestIndex(H, m.height);
+    const white = new Uint8Array(m.width * m.height);
+    for (let i = 0; i < white.length; i++) white[i] = isWhite(m.data, i * 4) ? 1 : 0;
     maskJob = new Uint8Array(W * H);
     region = new Uint8Array(iw * ih);
     for (let y = 0; y < H; y++) {
+      if (y > 0 && y % ROWS_PER_STEP === 0) yield;
       const row = (mys[y] as number) * m.width;
       for (let x = 0; x < W; x++) {
-        if (!isWhite(m.data, (row + (mxs[x] as number)) * 4)) continue;
+        if (white[row + (mxs[x] as number)] === 0) continue;
         maskJob[y * W + x] = 1;
         region[(ys[y] as number) * iw + (xs[x] as number)] = 1;
       }
@@ -341,6 +372,7 @@ export function conditionedPicture(req: ConditionedRequest): ConditionedPicture 
   const data = new Uint8Array(W * H * 3);
   const noiseSeed = hashString('img2img-noise', req.seed);
   for (let y = 0; y < H; y++) {
+    if (y > 0 && y % ROWS_PER_STEP === 0) yield;
     const row = (ys[y] as number) * iw;
     for (let x = 0; x < W; x++) {
       const i = row + (xs[x] as number);
@@ -357,17 +389,16 @@ export function conditionedPicture(req: ConditionedRequest): ConditionedPicture 
       let h = Math.imul(x + 1, 0x9e3779b1) ^ Math.imul(y + 1, 0x85ebca77) ^ noiseSeed;
       h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
       h ^= h >>> 13;
-      const noise = (((h >>> 0) % 3) + 1) * ((h & 0x10000) === 0 ? 1 : -1);
-      const shifted = (n: number): boolean => {
+      let noise = (((h >>> 0) % 3) + 1) * ((h & 0x10000) === 0 ? 1 : -1);
+      for (let attempt = 0; attempt < 2; attempt++, noise = -noise) {
         let same = true;
         for (let ch = 0; ch < 3; ch++) {
-          const v = Math.max(0, Math.min(255, (painted[i * 3 + ch] as number) + n));
+          const v = Math.max(0, Math.min(255, (painted[i * 3 + ch] as number) + noise));
           data[o + ch] = v;
           if (v !== flat[i * 3 + ch]) same = false;
         }
-        return !same;
-      };
-      if (!shifted(noise)) shifted(-noise);
+        if (!same) break;
+      }
     }
   }
   return {

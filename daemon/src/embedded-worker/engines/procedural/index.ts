@@ -17,7 +17,7 @@ import {
 import { encodeLikeModel, encodeTruthPng, motionOf, renderProceduralAsync } from './compose.js';
 import {
   applyReference,
-  conditionedPicture,
+  conditionedPictureAsync,
   decodeConditioningPng,
   type ReferenceLook,
   type RgbaImage,
@@ -127,7 +127,7 @@ export function createProceduralEngine(options: ProceduralEngineOptions): Engine
       const style =
         job.style ?? (job.lora?.startsWith('style-') ? job.lora.slice('style-'.length) : undefined);
       if (inputs.init !== undefined) {
-        const png = await conditionedPng(job, style, inputs.init, inputs);
+        const png = await conditionedPng(job, style, inputs.init, inputs, ctx.signal);
         if (ctx.signal.aborted) throw ctx.signal.reason;
         return { png, durationS: (performance.now() - started) / 1000 };
       }
@@ -201,6 +201,7 @@ async function conditionedPng(
   style: string | undefined,
   init: RgbaImage,
   inputs: DecodedInputs,
+  signal: AbortSignal,
 ): Promise<Buffer> {
   const seed = job.seed ?? 0;
   let fresh = drawSprite({
@@ -213,17 +214,20 @@ async function conditionedPng(
   });
   if (inputs.reference !== undefined)
     fresh = applyReference([fresh], inputs.reference)[0] as typeof fresh;
-  const picture = conditionedPicture({
-    init,
-    ...(inputs.mask === undefined ? {} : { mask: inputs.mask }),
-    strength: job.strength ?? (inputs.mask === undefined ? DEFAULT_STRENGTH : 1),
-    width: job.width,
-    height: job.height,
-    seed,
-    prompt: job.prompt,
-    fresh,
-    background: choosePlacement(fresh, job.width, job.height, seed).background,
-  });
+  const picture = await conditionedPictureAsync(
+    {
+      init,
+      ...(inputs.mask === undefined ? {} : { mask: inputs.mask }),
+      strength: job.strength ?? (inputs.mask === undefined ? DEFAULT_STRENGTH : 1),
+      width: job.width,
+      height: job.height,
+      seed,
+      prompt: job.prompt,
+      fresh,
+      background: choosePlacement(fresh, job.width, job.height, seed).background,
+    },
+    signal,
+  );
   const { width, height, channels, data } = picture.image;
   return sharp(data, { raw: { width, height, channels } }).png({ compressionLevel: 3 }).toBuffer();
 }
