@@ -12,16 +12,18 @@ export { fetchResultImage, findResultFile, isPng, mapWorkerPath } from './image-
 export type { JobRecord, JobStatus, JobStoreOptions } from './job-store.js';
 export { isTerminal, JobStore } from './job-store.js';
 export { JobTracker } from './job-tracker.js';
+export { missingExtension } from './pool-job.js';
 export type {
   JobEvent,
   JobHandle,
   JobOutcome,
   JobProgress,
+  WorkerCapabilities,
   WorkerHealth,
   WorkerJobParams,
   WorkerJobResult,
 } from './types.js';
-export { toWireRequest } from './types.js';
+export { requiredExtensions, toWireRequest } from './types.js';
 export type { JobStateReply, StatusInfo, WorkerClientOptions } from './worker-client.js';
 export { clientOptionsFromConfig, WorkerClient } from './worker-client.js';
 export type { SubmitOptions, WorkerPoolOptions } from './worker-pool.js';
