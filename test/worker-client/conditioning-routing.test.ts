@@ -5,7 +5,11 @@ import {
   startWorker,
 } from '../../daemon/src/embedded-worker/index.js';
 import { DaemonError } from '../../daemon/src/errors.js';
-import { requiredExtensions, type WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import {
+  requiredExtensions,
+  toWireRequest,
+  type WorkerJobParams,
+} from '../../daemon/src/worker-client/types.js';
 import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
@@ -78,6 +82,15 @@ describe('requiredExtensions', () => {
       }),
     ).toEqual(['pose', 'init_image', 'mask', 'reference_images']);
     expect(requiredExtensions({ ...plain, referenceImages: [] })).toEqual([]);
+    // and an empty list is not sent either (the worker would refuse it)
+    expect(toWireRequest('j', { ...plain, referenceImages: [] }, false)).not.toHaveProperty(
+      'reference_images',
+    );
+    expect(toWireRequest('j', { ...edit, mask: init }, false)).toMatchObject({
+      init_image: init,
+      strength: 0.5,
+      mask: init,
+    });
   });
 });
 

@@ -29,16 +29,6 @@ export interface EngineJob {
   referenceImages?: Uint8Array[];
 }
 
-/** The conditioning extensions a job uses (capability names), in wire order. */
-export function conditioningOf(job: EngineJob): string[] {
-  const used: string[] = [];
-  if (job.pose !== undefined) used.push('pose');
-  if (job.initImage !== undefined) used.push('init_image');
-  if (job.mask !== undefined) used.push('mask');
-  if (job.referenceImages !== undefined) used.push('reference_images');
-  return used;
-}
-
 export interface EngineProgress {
   stage: GenerationStage;
   step: number;

@@ -1,5 +1,6 @@
+import { extensionsUsed } from '../protocol/conditioning.js';
 import { PROTOCOL_VERSION, type WorkerReply, type WorkerUpdate } from '../protocol/messages.js';
-import { conditioningOf, type Engine } from './engine.js';
+import type { Engine } from './engine.js';
 import type { JobQueue } from './job-queue.js';
 import { parseRequest, RequestError } from './parse-request.js';
 
@@ -47,7 +48,7 @@ export async function handleFrame(frame: Uint8Array, ctx: HandlerContext): Promi
   switch (request.type) {
     case 'generate': {
       const { job, returnImage } = request.value;
-      const missing = conditioningOf(job).filter((e) => !ctx.engine.extensions?.includes(e));
+      const missing = extensionsUsed(job).filter((e) => !ctx.engine.extensions?.includes(e));
       if (missing.length > 0) {
         const names = missing.map((e) => `"${e}"`).join(', ');
         const reasons = missing.flatMap((e) => {

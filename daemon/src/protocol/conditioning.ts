@@ -1,3 +1,5 @@
+import { POSE_EXTENSION } from './pose.js';
+
 /**
  * Image conditioning extensions of `generate` (ours; shared/PROTOCOL.md "Extensions").
  * Each is a capability name a worker lists in `capabilities_info.extensions` when it
@@ -12,3 +14,22 @@
 export const INIT_IMAGE_EXTENSION = 'init_image';
 export const MASK_EXTENSION = 'mask';
 export const REFERENCE_IMAGES_EXTENSION = 'reference_images';
+
+/**
+ * The extensions a generation uses, in wire order, from its camelCase fields (the daemon's
+ * WorkerJobParams, the embedded worker's job): a worker gets it only if it lists every one.
+ */
+export function extensionsUsed(p: {
+  pose?: unknown;
+  initImage?: unknown;
+  mask?: unknown;
+  referenceImages?: readonly unknown[] | undefined;
+}): string[] {
+  const used: string[] = [];
+  if (p.pose !== undefined) used.push(POSE_EXTENSION);
+  if (p.initImage !== undefined) used.push(INIT_IMAGE_EXTENSION);
+  if (p.mask !== undefined) used.push(MASK_EXTENSION);
+  if (p.referenceImages !== undefined && p.referenceImages.length > 0)
+    used.push(REFERENCE_IMAGES_EXTENSION);
+  return used;
+}

@@ -1,11 +1,7 @@
 import type { DaemonErrorCode } from '../errors.js';
-import {
-  INIT_IMAGE_EXTENSION,
-  MASK_EXTENSION,
-  REFERENCE_IMAGES_EXTENSION,
-} from '../protocol/conditioning.js';
+import { extensionsUsed } from '../protocol/conditioning.js';
 import type { GenerationStage, WireGenerateRequest } from '../protocol/messages.js';
-import { POSE_EXTENSION, type Pose } from '../protocol/pose.js';
+import type { Pose } from '../protocol/pose.js';
 
 /**
  * What a caller asks a worker to generate (camelCase; converted to the wire's
@@ -190,7 +186,9 @@ export function toWireRequest(
   if (p.initImage !== undefined) req.init_image = p.initImage;
   if (p.strength !== undefined) req.strength = p.strength;
   if (p.mask !== undefined) req.mask = p.mask;
-  if (p.referenceImages !== undefined) req.reference_images = [...p.referenceImages];
+  // an empty list conditions nothing (requiredExtensions ignores it): not sent
+  if (p.referenceImages !== undefined && p.referenceImages.length > 0)
+    req.reference_images = [...p.referenceImages];
   return req;
 }
 
@@ -200,11 +198,5 @@ export function toWireRequest(
  * job with any of them goes only to workers that list every one), in wire order.
  */
 export function requiredExtensions(p: WorkerJobParams): string[] {
-  const needed: string[] = [];
-  if (p.pose !== undefined) needed.push(POSE_EXTENSION);
-  if (p.initImage !== undefined) needed.push(INIT_IMAGE_EXTENSION);
-  if (p.mask !== undefined) needed.push(MASK_EXTENSION);
-  if (p.referenceImages !== undefined && p.referenceImages.length > 0)
-    needed.push(REFERENCE_IMAGES_EXTENSION);
-  return needed;
+  return extensionsUsed(p);
 }
