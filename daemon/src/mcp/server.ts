@@ -5,8 +5,8 @@ import type { Logger } from '../log.js';
 import type { SpriteService } from '../service/index.js';
 import { installClientLogging } from './logging.js';
 import { installResources } from './resources.js';
+import { cachedToolList } from './tool-list-cache.js';
 import { installTools } from './tool-registry.js';
-import { allTools } from './tools/index.js';
 
 const INSTRUCTIONS =
   'dgx-pixels makes pixel-art sprites for a Bevy game. generate_sprite (one) or generate_batch (several) run on a GPU ' +
@@ -46,7 +46,12 @@ export function createMcpServer(options: McpServerOptions): {
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   const clientLog = installClientLogging(server);
-  installTools(server.server, allTools(config), {
+  const tools = {
+    cachedList: cachedToolList(config),
+    // the tools' modules and zod schemas are loaded by the first call (or a live tools/list)
+    load: async () => (await import('./tools/index.js')).allTools(config),
+  };
+  installTools(server.server, tools, {
     service,
     config,
     logger,

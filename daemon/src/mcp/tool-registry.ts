@@ -69,28 +69,41 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
   return def as unknown as ToolDef;
 }
 
+/** The tools/list entries of `tools`: zod → JSON Schema (draft-07), as McpServer does. */
+export function toolListJson(tools: readonly ToolDef[]): Tool[] {
+  return tools.map((t) => ({
+    name: t.name,
+    title: t.title,
+    description: t.description,
+    inputSchema: z.toJSONSchema(t.input, { io: 'input', target: 'draft-7' }) as Tool['inputSchema'],
+    outputSchema: z.toJSONSchema(t.output, {
+      io: 'output',
+      target: 'draft-7',
+    }) as Tool['outputSchema'],
+    annotations: { title: t.title, ...t.annotations },
+  }));
+}
+
 const listCache = new WeakMap<readonly ToolDef[], Tool[]>();
 
 function toolList(tools: readonly ToolDef[]): Tool[] {
   let list = listCache.get(tools);
   if (list === undefined) {
-    list = tools.map((t) => ({
-      name: t.name,
-      title: t.title,
-      description: t.description,
-      inputSchema: z.toJSONSchema(t.input, {
-        io: 'input',
-        target: 'draft-7',
-      }) as Tool['inputSchema'],
-      outputSchema: z.toJSONSchema(t.output, {
-        io: 'output',
-        target: 'draft-7',
-      }) as Tool['outputSchema'],
-      annotations: { title: t.title, ...t.annotations },
-    }));
+    list = toolListJson(tools);
     listCache.set(tools, list);
   }
   return list;
+}
+
+/**
+ * Where installTools gets its tools. They are built on first use: a client's first tools/list
+ * is answered from `cachedList` (the build's snapshot, tool-list-cache.ts) when it applies, so
+ * start-up builds no tool schema.
+ */
+export interface ToolSource {
+  /** The tools/list entries when known without building the tools; else converted live. */
+  cachedList?: Tool[] | undefined;
+  load(): Promise<readonly ToolDef[]>;
 }
 
 /** Result carrying `structured` as structuredContent and as JSON text. */
@@ -119,15 +132,19 @@ export interface InstallOptions {
 export const inFlight = { count: 0 };
 
 /** Register tools/list and tools/call on `server` for `tools`. */
-export function installTools(
-  server: Server,
-  tools: readonly ToolDef[],
-  options: InstallOptions,
-): void {
-  const byName = new Map(tools.map((t) => [t.name, t]));
+export function installTools(server: Server, source: ToolSource, options: InstallOptions): void {
+  let loading: Promise<{ tools: readonly ToolDef[]; byName: Map<string, ToolDef> }> | undefined;
+  const loaded = () =>
+    (loading ??= source.load().then((tools) => ({
+      tools,
+      byName: new Map(tools.map((t) => [t.name, t])),
+    })));
   server.registerCapabilities({ tools: { listChanged: false } });
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolList(tools) }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: source.cachedList ?? toolList((await loaded()).tools),
+  }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { byName } = await loaded();
     const tool = byName.get(request.params.name);
     if (tool === undefined) {
       throw new McpError(
