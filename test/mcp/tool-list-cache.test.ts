@@ -26,9 +26,11 @@ const withValidation = (patch: Partial<Config['validation']>): Config => {
   return config;
 };
 const styleEnum = (tools: Tool[]) =>
-  (tools.find((t) => t.name === 'generate_sprite')?.inputSchema.properties?.style as {
-    enum: string[];
-  })?.enum;
+  (
+    tools.find((t) => t.name === 'generate_sprite')?.inputSchema.properties?.style as {
+      enum: string[];
+    }
+  )?.enum;
 
 describe('tools/list snapshot written by the build', () => {
   it('is exactly what the zod schemas of the sources produce now, and the config keys they read', () => {
