@@ -195,7 +195,7 @@ describe('WorkerPool', () => {
     expect(err).toBeInstanceOf(DaemonError);
     expect((err as DaemonError).code).toBe('BUSY');
     expect((err as DaemonError).message).toBe(
-      'the daemon already has 2 jobs queued or running (performance.max_pending_jobs = 2); retry after 10 s',
+      'the daemon already has 2 jobs queued or running (performance.max_pending_jobs = 2); wait for some with wait_job or list_jobs, or retry after 10 s',
     );
     await done([a.done, b.done], 'the two accepted jobs did not end');
   });

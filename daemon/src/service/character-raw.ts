@@ -27,6 +27,8 @@ export async function generateCharacterRaw(
   backend: GenerationBackend,
   gen: CharacterGeneration,
   options: {
+    /** The job whose place under max_pending_jobs the set's worker jobs use (the service's). */
+    countedAs?: string | undefined;
     signal?: AbortSignal | undefined;
     onProgress?: ((percent: number, message: string) => void) | undefined;
   } = {},
@@ -56,6 +58,7 @@ export async function generateCharacterRaw(
           },
           {
             jobId,
+            ...(options.countedAs === undefined ? {} : { countedAs: options.countedAs }),
             signal: abort.signal,
             onProgress: (u) => {
               percents.set(jobId, Math.min(100, Math.max(0, u.percent)));

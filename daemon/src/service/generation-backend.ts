@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { ModelInfo } from '../protocol/messages.js';
 import type { JobRecord as BackendJobRecord } from '../worker-client/job-store.js';
+import type { PendingJobs } from '../worker-client/pending-jobs.js';
 import type { SubmitOptions } from '../worker-client/pool-types.js';
 import type {
   JobHandle,
@@ -45,10 +46,15 @@ export interface GenerationBackend {
 }
 
 /**
- * The process's WorkerPool with its JobStore journalled under state_dir. Loaded on
- * first use, so `serve` answers tools/list without zeromq in memory (cold start).
+ * The process's WorkerPool with its JobStore journalled under state_dir, counting its jobs
+ * in the service's `pendingJobs` (a CLI command's own pool: its own count). Loaded on first use, so `serve` answers tools/list without
+ * zeromq in memory (cold start).
  */
-export async function openWorkerPool(config: Config, logger: Logger): Promise<GenerationBackend> {
+export async function openWorkerPool(
+  config: Config,
+  logger: Logger,
+  pendingJobs?: PendingJobs,
+): Promise<GenerationBackend> {
   const [{ WorkerPool }, { JobStore }] = await Promise.all([
     import('../worker-client/worker-pool.js'),
     import('../worker-client/job-store.js'),
@@ -56,6 +62,7 @@ export async function openWorkerPool(config: Config, logger: Logger): Promise<Ge
   return WorkerPool.fromConfig(config, {
     logger,
     store: JobStore.open(config.state_dir, { logger }),
+    ...(pendingJobs === undefined ? {} : { pendingJobs }),
   });
 }
 

@@ -33,14 +33,7 @@ export async function startGeneration(
   ctx: ServiceContext,
   request: SpriteRequest,
 ): Promise<JobView> {
-  const { config, jobs } = ctx;
-  const active = jobs.unfinished().length;
-  if (active >= config.performance.max_pending_jobs) {
-    throw new DaemonError(
-      'BUSY',
-      `the daemon already has ${active} jobs queued or running (performance.max_pending_jobs = ${config.performance.max_pending_jobs}); wait for some with wait_job or list_jobs, then retry`,
-    );
-  }
+  const { jobs } = ctx;
   if (request.deploy && request.name === undefined) {
     throw new DaemonError(
       'VALIDATION',
@@ -68,9 +61,12 @@ export async function startGeneration(
     events: new EventEmitter(),
   };
   record.events.setMaxListeners(0);
-  jobs.add(record);
-  // Submission errors (worker down, BUSY) surface to the caller directly.
-  const started = await submit(ctx, record);
+  jobs.add(record); // BUSY past max_pending_jobs (the one count, shared with the pool)
+  // Submission errors (pool closed) surface to the caller directly; the job ends failed.
+  const started = await submit(ctx, record).catch((err: unknown) => {
+    jobs.finish(record, 'failed', err);
+    throw err;
+  });
   record.done = runJob(ctx, record, started).then(
     () => record.view,
     (err: unknown) => {
@@ -107,6 +103,7 @@ async function submit(ctx: ServiceContext, record: JobRecord): Promise<Started> 
     },
     {
       jobId: record.view.jobId,
+      countedAs: record.view.jobId, // its place was taken by jobs.add
       signal: record.abort.signal,
       onProgress: (u) => ctx.jobs.onWorkerProgress(record, u),
     },

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { DaemonError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { PendingJobs } from '../worker-client/pending-jobs.js';
 import { type CharacterRequest, startCharacter } from './character.js';
 import type { ServiceContext } from './context.js';
 import {
@@ -96,7 +97,10 @@ export class SpriteService {
     this.config = options.config;
     this.logger = options.logger;
     this.cwd = options.cwd ?? process.cwd();
-    const open = options.generation ?? (() => openWorkerPool(this.config, this.logger));
+    // the one count under max_pending_jobs: service jobs (JobTable) and the pool's own share it
+    const pendingJobs = new PendingJobs(this.config.performance.max_pending_jobs);
+    const open =
+      options.generation ?? (() => openWorkerPool(this.config, this.logger, pendingJobs));
     let opening: Promise<GenerationBackend> | undefined;
     this.generation = () => {
       opening ??= open().then((g) => {
@@ -106,7 +110,7 @@ export class SpriteService {
       return opening;
     };
     this.workerStatus = coalescedStatus(this.generation);
-    this.jobs = new JobTable(this.logger);
+    this.jobs = new JobTable(this.logger, pendingJobs);
     this.events.setMaxListeners(0);
     const service = this;
     this.ctx = {

@@ -1,5 +1,6 @@
 import { DaemonError, errorMessage, isDaemonError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { PendingJobs } from '../worker-client/pending-jobs.js';
 import type { JobProgress } from './generation-backend.js';
 import {
   GENERATION_SHARE,
@@ -13,14 +14,20 @@ import {
 /**
  * The SpriteService's jobs of this run, oldest first, and the only code that
  * moves a job's status and progress: status never leaves a terminal state and
- * percent only grows.
+ * percent only grows. A job holds its place under max_pending_jobs (the
+ * process's one PendingJobs, shared with the worker pool) from add to finish.
  */
 export class JobTable {
   private readonly jobs = new Map<string, JobRecord>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly pending: PendingJobs,
+  ) {}
 
+  /** Take the job's place under max_pending_jobs and list it. Throws DaemonError('BUSY') when none is free. */
   add(record: JobRecord): void {
+    this.pending.take(record.view.jobId);
     this.jobs.set(record.view.jobId, record);
   }
 
@@ -121,6 +128,7 @@ export class JobTable {
     if (TERMINAL.has(record.view.status)) return;
     const view = record.view;
     view.status = status;
+    this.pending.release(view.jobId);
     if (status === 'completed') {
       view.percent = 100;
       view.stage = 'done';

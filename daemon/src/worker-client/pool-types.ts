@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { JobStore } from './job-store.js';
+import type { PendingJobs } from './pending-jobs.js';
 import type { JobOutcome, JobProgress, WorkerCapabilities } from './types.js';
 import type { WorkerClient, WorkerClientOptions } from './worker-client.js';
 
@@ -8,6 +9,8 @@ export interface WorkerPoolOptions {
   workers: WorkerClientOptions[];
   /** Most jobs queued or running at once; more → BUSY (performance.max_pending_jobs, default 256). */
   maxPendingJobs?: number;
+  /** The process's count of pending jobs, shared with the service (default: the pool's own, of maxPendingJobs). */
+  pendingJobs?: PendingJobs;
   /** Health check period, ms (backend.health_interval_ms, default 2000; 0 disables). */
   healthIntervalMs?: number;
   /** Where completed jobs' raw PNGs are written (default: <tmpdir>/dgx-pixels-outputs). */
@@ -30,10 +33,18 @@ export interface SubmitOptions {
   onProgress?: (progress: JobProgress) => void;
   /** Use this id instead of a fresh UUID (must be unique). */
   jobId?: string;
+  /**
+   * The job whose place under max_pending_jobs this one uses (the service's job; a character
+   * set's worker jobs use their set's). Without one, or when that job holds no place, the job
+   * takes its own place (BUSY when none is free).
+   */
+  countedAs?: string;
 }
 
 /** A job between submit and its outcome. */
 export interface PendingJob {
+  /** It holds its own place under max_pending_jobs (it was submitted on nobody's). */
+  ownPlace: boolean;
   /** Set by the runner: cancels the job wherever it is. */
   cancel: () => Promise<unknown>;
   done: Promise<JobOutcome>;

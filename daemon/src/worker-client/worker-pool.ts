@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../log.js';
 import type { ModelInfo } from '../protocol/messages.js';
 import { fetchResultImage } from './image-fetch.js';
 import { type JobRecord, JobStore } from './job-store.js';
+import { PendingJobs } from './pending-jobs.js';
 import { runPoolJob } from './pool-job.js';
 import type {
   PendingJob,
@@ -41,7 +42,8 @@ export class WorkerPool implements PoolJobHost {
   readonly workers: PoolWorker[];
   readonly store: JobStore;
   readonly outputDir: string;
-  private readonly maxPending: number;
+  /** The process's count under max_pending_jobs (shared with the service when it made this pool). */
+  readonly pendingJobs: PendingJobs;
   private readonly maxAttempts: number;
   private readonly logger: Logger;
   private readonly comfyuiUrl: string | undefined;
@@ -72,7 +74,8 @@ export class WorkerPool implements PoolJobHost {
     }));
     this.store = options.store ?? JobStore.open(undefined);
     this.outputDir = options.outputDir;
-    this.maxPending = options.maxPendingJobs ?? 256;
+    this.pendingJobs = options.pendingJobs ?? new PendingJobs(options.maxPendingJobs ?? 256);
+    this.pendingJobs.retryAfterS = () => this.retryAfterS();
     this.maxAttempts = options.maxAttempts ?? 3;
     this.comfyuiUrl = options.comfyuiUrl;
     this.monitor = new WorkerHealthMonitor(
@@ -90,9 +93,13 @@ export class WorkerPool implements PoolJobHost {
    * A pool for every worker of `config` (workerEndpoints): timeouts, retries,
    * path_map, return_image from `backend`, max_pending_jobs from
    * `performance`, outputs in `<state_dir>/<generation.output_dir>`. Pass
-   * `store` to journal jobs (JobStore.open(config.state_dir)).
+   * `store` to journal jobs (JobStore.open(config.state_dir)), `pendingJobs` to share the
+   * service's count of pending jobs.
    */
-  static fromConfig(config: Config, extra: { logger?: Logger; store?: JobStore } = {}): WorkerPool {
+  static fromConfig(
+    config: Config,
+    extra: { logger?: Logger; store?: JobStore; pendingJobs?: PendingJobs } = {},
+  ): WorkerPool {
     const outputDir = isAbsolute(config.generation.output_dir)
       ? config.generation.output_dir
       : resolve(config.state_dir, config.generation.output_dir);
@@ -106,6 +113,7 @@ export class WorkerPool implements PoolJobHost {
     };
     if (extra.logger !== undefined) options.logger = extra.logger;
     if (extra.store !== undefined) options.store = extra.store;
+    if (extra.pendingJobs !== undefined) options.pendingJobs = extra.pendingJobs;
     return new WorkerPool(options);
   }
 
@@ -162,20 +170,24 @@ export class WorkerPool implements PoolJobHost {
    * `imagePath`), `failed` (with the reason, e.g. "Backend connection failed:
    * ...") or `cancelled`.
    * Throws DaemonError('BUSY') when performance.max_pending_jobs jobs are
-   * already pending (message says when to retry), 'NOT_READY' after close().
+   * already pending (PendingJobs: message says when to retry) and the job is not
+   * `countedAs` one holding a place, 'NOT_READY' after close().
    */
   submit(params: WorkerJobParams, options: SubmitOptions = {}): JobHandle {
     if (this.closed) throw new DaemonError('NOT_READY', 'the worker pool is closed');
-    if (this.pending.size >= this.maxPending) {
-      throw new DaemonError(
-        'BUSY',
-        `the daemon already has ${this.pending.size} jobs queued or running (performance.max_pending_jobs = ${this.maxPending}); ` +
-          `retry after ${this.retryAfterS()} s`,
-      );
-    }
     const jobId = options.jobId ?? randomUUID();
-    this.store.create(jobId, params);
+    const counted = options.countedAs;
+    // a job on nobody's place takes its own, held until it leaves `pending`
+    const ownPlace = counted === undefined || !this.pendingJobs.holds(counted);
+    if (ownPlace) this.pendingJobs.take(jobId);
+    try {
+      this.store.create(jobId, params);
+    } catch (err) {
+      if (ownPlace) this.pendingJobs.release(jobId);
+      throw err;
+    }
     const entry: PendingJob = {
+      ownPlace,
       cancel: () => Promise.resolve(),
       done: Promise.resolve({ status: 'cancelled' }),
     };
@@ -187,6 +199,7 @@ export class WorkerPool implements PoolJobHost {
       })
       .then((outcome) => {
         if (this.pending.get(jobId) === entry) this.pending.delete(jobId);
+        if (ownPlace) this.pendingJobs.release(jobId);
         this.finish(jobId, outcome);
         return outcome;
       });
@@ -205,6 +218,7 @@ export class WorkerPool implements PoolJobHost {
     // it ends cancelled now, so its place under max_pending_jobs is free now, even while its
     // runner still waits for the worker to drop it (a request still on its way, for one)
     this.pending.delete(jobId);
+    if (entry.ownPlace) this.pendingJobs.release(jobId);
     // wait for the worker's answer: a daemon that exits right after must not drop the request
     await entry.cancel();
     return true;
