@@ -1,18 +1,18 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makePng } from '../support/png.js';
+import { suiteTempDir } from '../support/temp-dir.js';
 
 // `dgx-pixels deploy` as a user runs it: a real process, real files.
 
 const repo = new URL('../..', import.meta.url).pathname;
 const cli = join(repo, 'daemon/src/cli.ts');
 const tsxLoader = pathToFileURL(join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
-let base: string;
+const base = suiteTempDir('dgx-cli-');
 let assets: string;
 let pngFile: string;
 
@@ -32,13 +32,11 @@ async function dgx(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 beforeAll(() => {
-  base = mkdtempSync(join(tmpdir(), 'dgx-cli-'));
   assets = join(base, 'game', 'assets');
   mkdirSync(assets, { recursive: true });
   pngFile = join(base, 'knight.png');
   writeFileSync(pngFile, makePng(24, 16, 5));
 });
-afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('dgx-pixels deploy', () => {
   it('deploys, then reports an unchanged re-deploy, with --json', async () => {

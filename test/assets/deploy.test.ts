@@ -1,30 +1,21 @@
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { readManifest } from '../../daemon/src/assets/manifest.js';
 import { sha256Hex } from '../../daemon/src/assets/png-info.js';
 import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let base: string;
 let root: string;
 let state: string;
 beforeEach(() => {
-  base = mkdtempSync(join(tmpdir(), 'dgx-deploy-'));
+  base = tempDir('dgx-deploy-');
   root = join(base, 'assets');
   state = join(base, 'state');
   mkdirSync(root);
 });
-afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 const manifestOf = async () => (await readManifest(join(root, 'asset_manifest.json'))).manifest;
 

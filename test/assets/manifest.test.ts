@@ -1,26 +1,17 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { parseManifest, readManifest } from '../../daemon/src/assets/manifest.js';
 import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let root: string;
 let file: string;
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'dgx-manifest-'));
+  root = tempDir('dgx-manifest-');
   file = join(root, 'asset_manifest.json');
 });
-afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 const entry = (over: Record<string, unknown> = {}) => ({
   name: 'hero',

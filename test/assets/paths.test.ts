@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import {
   assertInsideRoot,
@@ -10,16 +9,16 @@ import {
 } from '../../daemon/src/assets/paths.js';
 import { DaemonError } from '../../daemon/src/errors.js';
 import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let base: string;
 let root: string;
 beforeEach(() => {
-  base = mkdtempSync(join(tmpdir(), 'dgx-jail-'));
+  base = tempDir('dgx-jail-');
   root = join(base, 'game', 'assets');
   mkdirSync(root, { recursive: true });
   mkdirSync(join(base, 'outside'));
 });
-afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 function caught(fn: () => unknown): DaemonError {
   try {

@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readManifest } from '../../daemon/src/assets/manifest.js';
 import {
   type ProcessedAsset,
@@ -11,6 +10,7 @@ import {
 import type { ProcessSettings, RecipeGeneration } from '../../daemon/src/assets/recipes.js';
 import { loadRecipes } from '../../daemon/src/assets/recipes.js';
 import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 
 // rebuild with counting fakes for the GPU and the pipeline: it must do the
 // minimum — nothing for unchanged recipes, no GPU for processing-only changes.
@@ -22,14 +22,13 @@ let recipeFile: string;
 let calls: { generate: string[]; process: string[] };
 
 beforeEach(() => {
-  base = mkdtempSync(join(tmpdir(), 'dgx-rebuild-'));
+  base = tempDir('dgx-rebuild-');
   root = join(base, 'assets');
   state = join(base, 'state');
   recipeFile = join(base, 'sprites.yaml');
   mkdirSync(root);
   calls = { generate: [], process: [] };
 });
-afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 const RECIPES = `
 version: 1

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadRecipes, parseRecipes } from '../../daemon/src/assets/recipes.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 const example = join(repo, 'bevy-plugin/example-game/sprites.yaml');
@@ -77,9 +78,7 @@ describe('recipes', () => {
   });
 
   it('reports YAML syntax errors with the file and line', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const file = join(mkdtempSync(join(tmpdir(), 'dgx-recipes-')), 'sprites.yaml');
+    const file = join(tempDir('dgx-recipes-'), 'sprites.yaml');
     writeFileSync(file, 'sprites:\n  - name: a\n    prompt: [unclosed\n');
     await expect(loadRecipes(file)).rejects.toThrow(
       new RegExp(`recipe file ${file}:\\d+ is not valid YAML`),

@@ -1,21 +1,20 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResolvedRecipe } from '../../daemon/src/assets/recipes.js';
 import { type RecipeWatcher, watchRecipes } from '../../daemon/src/assets/watch.js';
 import { errorMessage } from '../../daemon/src/errors.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let dir: string;
 let file: string;
 let watcher: RecipeWatcher | undefined;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'dgx-watch-'));
+  dir = tempDir('dgx-watch-');
   file = join(dir, 'sprites.yaml');
 });
 afterEach(async () => {
   await watcher?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const recipe = (prompt: string) => `sprites:\n  - name: slime\n    prompt: ${prompt}\n`;

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   configFileData,
   configTextHash,
@@ -13,16 +13,11 @@ import {
   workerEndpoints,
 } from '../../daemon/src/config/load.js';
 import { DaemonError } from '../../daemon/src/errors.js';
+import { tempDir } from '../support/temp-dir.js';
 
-let dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs = [];
-});
-/** Write `text` as a config file in a fresh temp dir; returns its path. */
+/** Write `text` as a config file in a fresh temp dir (removed after the test); returns its path. */
 function configFile(text: string, name = 'config.yaml'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
-  dirs.push(dir);
+  const dir = tempDir('config-test-');
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { afterAll, onTestFinished } from 'vitest';
 
 /**
  * A fresh directory under the OS temp dir, removed when the current test has finished (pass or
@@ -11,5 +11,17 @@ import { onTestFinished } from 'vitest';
 export function tempDir(prefix = 'dgx-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * A fresh directory shared by the tests of the current file or describe block, removed after
+ * the last of them. Call it at module or describe level (where afterAll can be registered, not
+ * in a hook or a test), above the afterAll that closes what writes into it: after-hooks run in
+ * reverse order, so the directory goes last.
+ */
+export function suiteTempDir(prefix = 'dgx-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
