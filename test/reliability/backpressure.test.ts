@@ -1,10 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { startStack, structured, text } from '../support/reliability-stack.js';
+import { tempDir } from '../support/temp-dir.js';
 import { recordFigure } from './figures.js';
 
 // More requests than the queues take: the daemon answers a clear "busy, retry" error at its
@@ -64,7 +63,7 @@ describe('backpressure', () => {
   });
 
   it('a worker past its max_queue refuses generate; the job fails with a clear busy error', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dgx-rel-bp-'));
+    const dir = tempDir('dgx-rel-bp-');
     const worker = await startWorker({
       req: 'tcp://127.0.0.1:*',
       pub: 'tcp://127.0.0.1:*',
@@ -97,12 +96,11 @@ describe('backpressure', () => {
     } finally {
       await pool.close();
       await worker.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
   it('a job refused by a worker with a full queue runs on another worker', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'dgx-rel-bp2-'));
+    const dir = tempDir('dgx-rel-bp2-');
     const a = await startWorker({
       req: 'tcp://127.0.0.1:*',
       pub: 'tcp://127.0.0.1:*',
@@ -156,7 +154,6 @@ describe('backpressure', () => {
       await other.close();
       await a.close();
       await b.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManifestSchema } from '../../daemon/src/assets/manifest-schema.js';
 import { makePng } from '../support/png.js';
 import { fixedEndpoints, type Proc, spawnWorker } from '../support/reliability-procs.js';
 import { type Serve, spawnServe } from '../support/reliability-serve.js';
+import { tempDir } from '../support/temp-dir.js';
 import { sleep, waitFor } from '../support/wait.js';
 import { recordFigure } from './figures.js';
 
@@ -19,11 +19,10 @@ const SUITE = 'faults';
 let dir: string;
 const procs: Proc[] = [];
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-rel-crash-'));
+  dir = tempDir('dgx-rel-crash-');
 });
 afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.kill9()));
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function config(extra: Record<string, unknown> = {}): Promise<string> {

@@ -1,23 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  chmod,
-  chown,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  statfs,
-  writeFile,
-} from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { makePng } from '../support/png.js';
 import type { Proc } from '../support/reliability-procs.js';
 import { spawnServe } from '../support/reliability-serve.js';
+import { tempDir } from '../support/temp-dir.js';
 import { recordFigure } from './figures.js';
 
 // Disk full (a 256 KiB tmpfs), a read-only assets folder (read-only bind mount) and permission
@@ -41,12 +31,11 @@ function mount(args: string[]): boolean {
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-rel-disk-'));
+  dir = tempDir('dgx-rel-disk-');
 });
 afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.kill9()));
   for (const m of mounts.splice(0).reverse()) execFileSync('umount', ['-l', m]);
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function files(root: string): Promise<string[]> {

@@ -1,12 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../daemon/src/config/schema.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { type HttpServing, serveHttp } from '../../daemon/src/mcp/transports/http.js';
 import { SpriteService } from '../../daemon/src/service/index.js';
+import { suiteTempDir } from '../support/temp-dir.js';
 import { recordFigure } from './figures.js';
 
 // The Streamable HTTP transport against hostile requests: foreign Host (DNS rebinding) and Origin,
@@ -15,11 +14,11 @@ import { recordFigure } from './figures.js';
 const TOKEN = 'reliability-token-0123456789';
 let serving: HttpServing;
 let service: SpriteService;
-let dir: string;
+// registered before the afterAll below, so it is removed after the server is closed
+const dir = suiteTempDir('dgx-rel-http-');
 let port: number;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-rel-http-'));
   const config = ConfigSchema.parse({
     state_dir: join(dir, 'state'),
     mcp_server: { auth_token: TOKEN, allowed_origins: ['https://editor.example'] },
@@ -32,7 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await serving.close();
   await service.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const INIT = JSON.stringify({

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
@@ -7,6 +6,7 @@ import type { JobOutcome, WorkerJobParams } from '../../daemon/src/worker-client
 import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
 import { type PubDropProxy, startPubDropProxy } from '../support/pub-drop-proxy.js';
+import { tempDir } from '../support/temp-dir.js';
 import { recordFigure } from './figures.js';
 
 // PUB frames lost between worker and daemon (a proxy drops a share of them): every job must
@@ -26,11 +26,10 @@ const params: WorkerJobParams = {
 let dir: string;
 const closers: (() => Promise<unknown>)[] = [];
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-rel-pub-'));
+  dir = tempDir('dgx-rel-pub-');
 });
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function pool(

@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import type { JobProgress, WorkerJobParams } from '../../daemon/src/worker-client/types.js';
 import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { startFakeWorker } from '../support/fake-worker.js';
+import { tempDir } from '../support/temp-dir.js';
 import { recordFigure } from './figures.js';
 
 // Two daemons (two WorkerPools with their own sockets) sharing one worker, the seed's "several
@@ -24,11 +23,10 @@ const params = (prompt: string): WorkerJobParams => ({
 let dir: string;
 const closers: (() => Promise<unknown>)[] = [];
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-rel-shared-'));
+  dir = tempDir('dgx-rel-shared-');
 });
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function daemon(name: string, worker: { req: string; pub: string }): WorkerPool {

@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { fixedEndpoints, type Proc, spawnWorker } from '../support/reliability-procs.js';
 import { spawnServe } from '../support/reliability-serve.js';
+import { tempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait.js';
 import { recordFigure } from './figures.js';
 
@@ -12,15 +12,13 @@ import { recordFigure } from './figures.js';
 // jobs on the worker, which then stops running them.
 
 const procs: Proc[] = [];
-let dir = '';
 afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.kill9()));
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('stdin EOF on dgx-pixels serve', () => {
   it('exits and cancels its running and queued jobs', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dgx-rel-eof-'));
+    const dir = tempDir('dgx-rel-eof-');
     const ep = await fixedEndpoints();
     const workerOut = join(dir, 'worker-out');
     procs.push(await spawnWorker(ep, { stepMs: 500, outputDir: workerOut }));

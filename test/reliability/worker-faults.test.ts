@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerJobParams } from '../../daemon/src/worker-client/types.js';
 import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
 import { startFakeWorker } from '../support/fake-worker.js';
 import { fixedEndpoints, type Proc, spawnWorker } from '../support/reliability-procs.js';
+import { tempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait.js';
 import { recordFigure } from './figures.js';
 
@@ -33,12 +32,11 @@ let dir: string;
 const procs: Proc[] = [];
 const pools: WorkerPool[] = [];
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-rel-faults-'));
+  dir = tempDir('dgx-rel-faults-');
 });
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()));
   await Promise.all(procs.splice(0).map((p) => p.kill9()));
-  await rm(dir, { recursive: true, force: true });
 });
 
 function pool(workers: { req: string; pub: string; name: string }[], timeoutS = 60): WorkerPool {
