@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDaemonError } from '../../daemon/src/errors.js';
@@ -8,6 +7,7 @@ import { reducePalette } from '../../daemon/src/sprites/palette-reduce.js';
 import { listPalettes, parseHexList, resolvePalette } from '../../daemon/src/sprites/palettes.js';
 import { countColours } from '../../daemon/src/sprites/raw-image.js';
 import { at, pixels, toPng } from '../support/sprite-fixtures.js';
+import { tempDir } from '../support/temp-dir.js';
 
 describe('reducePalette', () => {
   it('merges near-duplicate shades into one colour each (their weighted mean)', () => {
@@ -67,20 +67,16 @@ describe('palettes', () => {
   it('accepts a #rrggbb list, a .hex file and a palette image', async () => {
     expect(await resolvePalette('#000000, #ffffff')).toEqual([0, 0xffffff]);
     expect(await resolvePalette(['#ff0000'])).toEqual([0xff0000]);
-    const dir = await mkdtemp(join(tmpdir(), 'pal-'));
-    try {
-      await writeFile(join(dir, 'p.hex'), '112233\n445566\n');
-      expect(await resolvePalette(join(dir, 'p.hex'))).toEqual([0x112233, 0x445566]);
-      await writeFile(
-        join(dir, 'p.png'),
-        await toPng(pixels(['abba'], { a: 0x010203, b: 0x0a0b0c })),
-      );
-      expect((await resolvePalette(join(dir, 'p.png'))).sort((a, b) => a - b)).toEqual([
-        0x010203, 0x0a0b0c,
-      ]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir('pal-');
+    await writeFile(join(dir, 'p.hex'), '112233\n445566\n');
+    expect(await resolvePalette(join(dir, 'p.hex'))).toEqual([0x112233, 0x445566]);
+    await writeFile(
+      join(dir, 'p.png'),
+      await toPng(pixels(['abba'], { a: 0x010203, b: 0x0a0b0c })),
+    );
+    expect((await resolvePalette(join(dir, 'p.png'))).sort((a, b) => a - b)).toEqual([
+      0x010203, 0x0a0b0c,
+    ]);
   });
 
   it.each([

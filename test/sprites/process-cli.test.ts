@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { HERO, upscale } from '../support/sprite-fixtures.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../daemon/dist/cli.js');
@@ -16,10 +16,7 @@ describe('dgx-pixels process (built CLI)', () => {
   let dir: string;
   beforeEach(async () => {
     expect(existsSync(CLI), `${CLI} is missing: run npm run build`).toBe(true);
-    dir = await mkdtemp(join(tmpdir(), 'dgx-process-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    dir = tempDir('dgx-process-');
   });
 
   it('prints the detected grid, phase, confidence and palette size', async () => {
