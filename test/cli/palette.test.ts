@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { countColours } from '../../daemon/src/sprites/raw-image.js';
 import { fromPng, pixels, toPng, upscale } from '../support/sprite-fixtures.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../daemon/dist/cli.js');
@@ -32,14 +32,11 @@ describe('dgx-pixels palette extract / process --palette project (built CLI)', (
 
   beforeEach(async () => {
     expect(existsSync(CLI), `${CLI} is missing: run npm run build`).toBe(true);
-    dir = await mkdtemp(join(tmpdir(), 'dgx-palette-'));
+    dir = tempDir('dgx-palette-');
     assets = join(dir, 'assets');
     await mkdir(assets);
     await writeFile(join(dir, 'game.png'), await toPng(pixels(ROWS, GAME)));
     await cli('deploy', join(dir, 'game.png'), '--name', 'hero', '--assets', assets);
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('writes the deployed colours as .hex, one RRGGBB per line, most used first', async () => {
