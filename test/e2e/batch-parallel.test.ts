@@ -1,21 +1,20 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
+import { suiteTempDir } from '../support/temp-dir.js';
 import { type Daemon, startDaemon } from './support/daemon.js';
 
 /**
  *   SDK Client ──stdio──▶ daemon ──┬─ZeroMQ─▶ worker A (1 slot)
  *                                  └─ZeroMQ─▶ worker B (1 slot)
  */
-let dir: string;
+const dir = suiteTempDir('dgx-batch-');
 let workers: RunningWorker[];
 let daemon: Daemon;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-batch-'));
   await mkdir(join(dir, 'assets'));
   workers = await Promise.all(
     ['a', 'b'].map((n) =>
@@ -40,7 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon.close();
   await Promise.all(workers.map((w) => w.close()));
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('generate_batch across workers', () => {

@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
+import { suiteTempDir } from '../support/temp-dir.js';
 import { type Daemon, startDaemon } from './support/daemon.js';
 
 // generate_character through the SDK client against the built daemon (stdio) and the
@@ -50,12 +50,11 @@ type Atlas = {
   };
 };
 
-let dir: string;
+const dir = suiteTempDir('dgx-e2e-character-', { keep: process.env.KEEP_E2E !== undefined });
 let worker: RunningWorker;
 let daemon: Daemon;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-e2e-character-'));
   await mkdir(join(dir, 'assets'));
   worker = await startWorker({
     req: 'tcp://127.0.0.1:*',
@@ -69,7 +68,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.close().catch(() => undefined);
   await worker?.close();
-  if (process.env.KEEP_E2E === undefined) await rm(dir, { recursive: true, force: true });
 });
 
 /** Frame i of the sheet as RGBA. */

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { TOOLS } from '../mcp/support/tool-names.js';
+import { suiteTempDir } from '../support/temp-dir.js';
 import { CLI } from './support/daemon.js';
 
 /**
@@ -16,10 +15,9 @@ import { CLI } from './support/daemon.js';
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 let worker: RunningWorker;
-let dir: string;
+const dir = suiteTempDir('dgx-inspector-');
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-inspector-'));
   worker = await startWorker({
     req: 'tcp://127.0.0.1:*',
     engine: 'procedural',
@@ -30,7 +28,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function inspector(...method: string[]): Promise<Record<string, unknown>> {

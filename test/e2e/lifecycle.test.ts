@@ -1,21 +1,20 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
+import { tempDir } from '../support/temp-dir.js';
 import { CLI, startDaemon, until } from './support/daemon.js';
 
 let worker: RunningWorker | undefined;
 let dir: string;
 afterEach(async () => {
   await worker?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function setUp(stepMs: number) {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-life-'));
+  dir = tempDir('dgx-life-');
   worker = await startWorker({
     req: 'tcp://127.0.0.1:*',
     engine: 'procedural',

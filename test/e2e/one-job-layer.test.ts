@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
+import { tempDir } from '../support/temp-dir.js';
 import { type Daemon, startDaemon, until } from './support/daemon.js';
 
 // One job layer, seen from an MCP client over stdio: the job id a generation call answers is
@@ -17,11 +17,10 @@ afterEach(async () => {
   for (const d of daemons.splice(0)) await d.close().catch(() => undefined);
   await worker?.close();
   worker = undefined;
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function stack(stepMs: number) {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-e2e-jobs-'));
+  dir = tempDir('dgx-e2e-jobs-');
   await mkdir(join(dir, 'assets'));
   worker = await startWorker({
     req: 'tcp://127.0.0.1:*',

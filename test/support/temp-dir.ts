@@ -18,10 +18,11 @@ export function tempDir(prefix = 'dgx-test-'): string {
  * A fresh directory shared by the tests of the current file or describe block, removed after
  * the last of them. Call it at module or describe level (where afterAll can be registered, not
  * in a hook or a test), above the afterAll that closes what writes into it: after-hooks run in
- * reverse order, so the directory goes last.
+ * reverse order, so the directory goes last. `keep` leaves it for a look afterwards.
  */
-export function suiteTempDir(prefix = 'dgx-test-'): string {
+export function suiteTempDir(prefix = 'dgx-test-', options: { keep?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  if (options.keep === true) process.stderr.write(`keeping ${dir}\n`);
+  else afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
