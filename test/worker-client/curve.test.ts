@@ -1,5 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import type { JobEvent } from '../../daemon/src/worker-client/types.js';
 import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { type CurveFixture, curveFixture, tapProxy } from '../support/curve.js';
 import { freePorts } from '../support/ports.js';
+import { tempDir } from '../support/temp-dir.js';
 import { within } from '../support/wait.js';
 
 // CURVE on real loopback sockets: the embedded worker as a CURVE server with a ZAP allow-list,
@@ -54,7 +54,7 @@ async function worker(
   f: CurveFixture | undefined,
   extra: WorkerOptions = {},
 ): Promise<RunningWorker> {
-  const outputDir = mkdtempSync(join(tmpdir(), 'dgx-curve-out-'));
+  const outputDir = tempDir('dgx-curve-out-');
   const w = await startWorker({
     req: 'tcp://127.0.0.1:*',
     stepMs: 5,
@@ -62,10 +62,7 @@ async function worker(
     ...(f === undefined ? {} : { curveKeyFile: f.workerKey, allowKeysDir: f.allowDir }),
     ...extra,
   });
-  cleanups.push(async () => {
-    await w.close();
-    rmSync(outputDir, { recursive: true, force: true });
-  });
+  cleanups.push(() => w.close());
   return w;
 }
 

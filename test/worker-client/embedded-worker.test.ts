@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { isPng } from '../../daemon/src/worker-client/image-fetch.js';
 import type { WorkerJobParams } from '../../daemon/src/worker-client/types.js';
 import { WorkerClient } from '../../daemon/src/worker-client/worker-client.js';
 import { WorkerPool } from '../../daemon/src/worker-client/worker-pool.js';
+import { tempDir } from '../support/temp-dir.js';
 import { within } from '../support/wait.js';
 
 // The client against our own embedded worker (procedural engine): the same
@@ -22,19 +20,15 @@ const params: WorkerJobParams = {
 
 let running: RunningWorker[] = [];
 let closers: (() => unknown)[] = [];
-let dirs: string[] = [];
 afterEach(async () => {
   for (const c of closers) await c();
   for (const w of running) await w.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   running = [];
   closers = [];
-  dirs = [];
 });
 
 async function embedded(maxQueue?: number): Promise<RunningWorker> {
-  const outputDir = mkdtempSync(join(tmpdir(), 'embedded-'));
-  dirs.push(outputDir);
+  const outputDir = tempDir('embedded-');
   const w = await startWorker({
     req: 'tcp://127.0.0.1:*',
     stepMs: 5,
@@ -62,8 +56,7 @@ describe('WorkerClient against the embedded worker', () => {
 
   it('runs a pool job end to end with PNG bytes in hand', async () => {
     const w = await embedded();
-    const out = mkdtempSync(join(tmpdir(), 'embedded-pool-'));
-    dirs.push(out);
+    const out = tempDir('embedded-pool-');
     const pool = new WorkerPool({
       workers: [{ req: w.reqEndpoint, pub: w.pubEndpoint }],
       outputDir: out,
@@ -93,8 +86,7 @@ describe('WorkerClient against the embedded worker', () => {
     expect(refused).toMatchObject({ code: 'BUSY' });
     expect(String(refused)).toContain('Worker busy');
 
-    const out = mkdtempSync(join(tmpdir(), 'embedded-pool-'));
-    dirs.push(out);
+    const out = tempDir('embedded-pool-');
     const pool = new WorkerPool({
       workers: [
         { req: full.reqEndpoint, pub: full.pubEndpoint, name: 'full' },

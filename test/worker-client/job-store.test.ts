@@ -1,10 +1,10 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DaemonError } from '../../daemon/src/errors.js';
 import { type JobStatus, JobStore } from '../../daemon/src/worker-client/job-store.js';
 import type { WorkerJobParams } from '../../daemon/src/worker-client/types.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const params: WorkerJobParams = {
   prompt: 'a tree',
@@ -13,15 +13,9 @@ const params: WorkerJobParams = {
   steps: 20,
   cfgScale: 7,
 };
-let dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs = [];
-});
+/** A fresh state dir, removed after the test. */
 function stateDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'job-store-'));
-  dirs.push(d);
-  return d;
+  return tempDir('job-store-');
 }
 function journalLines(dir: string): string[] {
   return readFileSync(join(dir, 'jobs.jsonl'), 'utf8').split('\n').filter(Boolean);
