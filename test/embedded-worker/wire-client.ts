@@ -1,6 +1,7 @@
 import { decode } from '@msgpack/msgpack';
 import { Request, Subscriber } from 'zeromq';
 import { encode } from '../../daemon/src/protocol/codec.js';
+import { ownedTempDir } from '../support/temp-dir.js';
 
 export type Msg = Record<string, unknown> & { type: string };
 
@@ -146,13 +147,10 @@ export function generate(overrides: Record<string, unknown> = {}): Record<string
   };
 }
 
-/** A temp output dir per test, removed by the returned cleanup. */
+/** A temp output dir per test, removed by the returned cleanup (test/support/temp-dir.ts). */
 export async function tempDir(
   prefix = 'dgx-worker-',
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+  const { dir, remove } = ownedTempDir(prefix);
+  return { dir, remove: async () => remove() };
 }

@@ -1,10 +1,10 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyFiles } from '../../daemon/src/config/curve-keys.js';
 import type { CurveClientKeys } from '../../daemon/src/worker-client/curve-link.js';
 import { loadCurveClient } from '../../daemon/src/worker-client/curve-link.js';
+import { ownedTempDir } from './temp-dir.js';
 
 /** Key files of one test: a worker pair, an allowed daemon pair, a stranger pair, an allow folder. */
 export interface CurveFixture {
@@ -25,7 +25,7 @@ export interface CurveFixture {
 }
 
 export function curveFixture(): CurveFixture {
-  const dir = mkdtempSync(join(tmpdir(), 'dgx-curve-'));
+  const { dir, remove } = ownedTempDir('dgx-curve-');
   const keys = join(dir, 'keys');
   const allowDir = join(dir, 'allowed');
   mkdirSync(allowDir);
@@ -46,7 +46,7 @@ export function curveFixture(): CurveFixture {
         server_public_key_file: serverPub,
         key: 'backend.curve',
       }),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove,
   };
   return f;
 }

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode } from '@msgpack/msgpack';
 import { Publisher, Router } from 'zeromq';
@@ -7,6 +6,7 @@ import { encode } from '../../daemon/src/protocol/codec.js';
 import type { ModelInfo } from '../../daemon/src/protocol/messages.js';
 import { makePng } from './png.js';
 import { freePort } from './ports.js';
+import { ownedTempDir } from './temp-dir.js';
 import { sleep } from './wait.js';
 
 /**
@@ -133,15 +133,17 @@ export class FakeWorker {
   private epoch = 0;
   private startedAt = Date.now();
   private wakeExecutor: (() => void) | undefined;
-  private readonly ownsOutputDir: boolean;
+  /** Removes the output dir this worker made (none when the caller gave one). */
+  private readonly removeOutputDir: (() => void) | undefined;
   private readonly o: Required<Omit<FakeWorkerOptions, 'outputDir' | 'failWith' | 'models'>> & {
     failWith: string | undefined;
     models: ModelInfo[];
   };
 
   constructor(options: FakeWorkerOptions = {}) {
-    this.ownsOutputDir = options.outputDir === undefined;
-    this.outputDir = options.outputDir ?? mkdtempSync(join(tmpdir(), 'fake-worker-'));
+    const own = options.outputDir === undefined ? ownedTempDir('fake-worker-') : undefined;
+    this.outputDir = options.outputDir ?? (own?.dir as string);
+    this.removeOutputDir = own?.remove;
     this.o = {
       progressIntervalMs: options.progressIntervalMs ?? 20,
       progressCount: options.progressCount ?? 3,
@@ -208,7 +210,7 @@ export class FakeWorker {
   /** Stop and remove the temp output dir (when this worker made it). */
   async close(): Promise<void> {
     this.stop();
-    if (this.ownsOutputDir) rmSync(this.outputDir, { recursive: true, force: true });
+    this.removeOutputDir?.();
   }
 
   /** Publish raw bytes on PUB (e.g. a malformed frame), bypassing the codec. */

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -9,6 +8,7 @@ import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worke
 import { silentLogger } from '../../daemon/src/log.js';
 import { createMcpServer } from '../../daemon/src/mcp/server.js';
 import { SpriteService } from '../../daemon/src/service/index.js';
+import { ownedTempDir } from './temp-dir.js';
 
 /**
  * The whole daemon in this process, nothing faked: `workers` embedded workers
@@ -42,7 +42,7 @@ export interface StackOptions {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dir = await mkdtemp(join(tmpdir(), 'dgx-rel-'));
+  const { dir, remove } = ownedTempDir('dgx-rel-');
   const assets = join(dir, 'assets');
   await mkdir(assets);
   const workers: RunningWorker[] = [];
@@ -94,7 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await client.close().catch(() => undefined);
       await service.close();
       await Promise.all(workers.map((w) => w.close()));
-      await rm(dir, { recursive: true, force: true });
+      remove();
     },
   };
 }

@@ -26,3 +26,13 @@ export function suiteTempDir(prefix = 'dgx-test-', options: { keep?: boolean } =
   else afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/**
+ * A fresh directory owned by a helper object (a harness, a fake worker, a key fixture) rather
+ * than by a test: `remove` deletes it, called from that object's close. Usable outside vitest
+ * (benches).
+ */
+export function ownedTempDir(prefix = 'dgx-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

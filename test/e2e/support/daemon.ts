@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningWorker, startWorker } from '../../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../../daemon/src/log.js';
+import { ownedTempDir } from '../../support/temp-dir.js';
 
 export const CLI = resolve(import.meta.dirname, '../../../daemon/dist/cli.js');
 
@@ -73,7 +73,7 @@ export interface Stack {
 export async function startStack(
   options: { stepMs?: number; env?: Record<string, string> } = {},
 ): Promise<Stack> {
-  const dir = await mkdtemp(join(tmpdir(), 'dgx-e2e-'));
+  const { dir, remove } = ownedTempDir('dgx-e2e-');
   await mkdir(join(dir, 'assets'));
   const worker = await startWorker({
     req: 'tcp://127.0.0.1:*',
@@ -95,7 +95,7 @@ export async function startStack(
     async close() {
       await daemon.close().catch(() => undefined);
       await worker.close();
-      await rm(dir, { recursive: true, force: true });
+      remove();
     },
   };
 }

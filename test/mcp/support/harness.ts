@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -8,6 +7,7 @@ import { type Config, type ConfigInput, ConfigSchema } from '../../../daemon/src
 import { silentLogger } from '../../../daemon/src/log.js';
 import { createMcpServer } from '../../../daemon/src/mcp/server.js';
 import { SpriteService } from '../../../daemon/src/service/index.js';
+import { ownedTempDir } from '../../support/temp-dir.js';
 import { type FakeGeneration, fakeGeneration } from './fake-generation.js';
 
 export interface Harness {
@@ -26,7 +26,7 @@ export async function inMemoryHarness(
   overrides: (dir: string) => ConfigInput = () => ({}),
   fake: { stepMs?: number; steps?: number } = {},
 ): Promise<Harness> {
-  const dir = await mkdtemp(join(tmpdir(), 'dgx-mcp-'));
+  const { dir, remove } = ownedTempDir('dgx-mcp-');
   const assets = join(dir, 'assets');
   await mkdir(assets);
   const extra = overrides(dir);
@@ -59,7 +59,7 @@ export async function inMemoryHarness(
     async close() {
       await client.close();
       await service.close();
-      await rm(dir, { recursive: true, force: true });
+      remove();
     },
   };
 }
