@@ -129,6 +129,10 @@ export const MIN_HOLE_CELLS = 6;
 const HOLE_MEAN_DELTA_E = 1;
 /** How far around a hole (cells) its local background is measured. */
 const HOLE_REACH = 8;
+/** A pixel framing a hole matches the sprite's outer rim within this ΔE. */
+const RIM_DELTA_E = 6;
+/** ...and at least this share of a hole's frame must match it. */
+const RIM_SHARE = 0.5;
 
 /**
  * Makes the background transparent, in cell space (run after the downscale, where
@@ -140,9 +144,11 @@ const HOLE_REACH = 8;
  * stays within 2.5× the tolerance of the background colour. Areas the flood
  * cannot reach (a hole in a letter, the gap between tiles) are cleared too when
  * they are at least `MIN_HOLE_CELLS` cells that all match the background that
- * closely and whose mean is the background around them (within 1 ΔE: a hole shows
- * the background itself, a sail of a close shade sits off it); smaller ones (an
- * eye, a highlight) stay opaque.
+ * closely, whose mean is the background around them (within 1 ΔE: a hole shows
+ * the background itself, a sail of a close shade sits off it) and which are
+ * framed by pixels like the sprite's outer rim (a letter's outline frames its
+ * hole; a white patch of the body is framed by other body colours); smaller ones
+ * (an eye, a highlight) stay opaque.
  */
 export function removeBackground(img: RawImage, options: BackgroundOptions): BackgroundResult {
   if (options.mode === 'none') return { image: img, colour: null, removedPixels: 0 };
@@ -232,6 +238,48 @@ export function removeBackground(img: RawImage, options: BackgroundOptions): Bac
     for (let c = 0; c < 3; c++) sum[c] = (sum[c] as number) / m;
     return sum;
   };
+  // The sprite's outer rim: opaque pixels beside the flooded background. A hole is
+  // framed by the same kind of pixels (a letter's outline frames its hole, a
+  // tile's edge the gap); a background-coloured part of the body is framed by
+  // other body colours.
+  const rim: number[] = [];
+  const rimSeen = new Set<number>();
+  for (let i = 0; i < w * h && rim.length < 3 * 256; i++) {
+    if (!flooded[i]) continue;
+    const x = i % w;
+    for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
+      if (j < 0 || j >= w * h || flooded[j] || !isOpaque(j)) continue;
+      const key = packRgb(
+        out.data[j * 4] as number,
+        out.data[j * 4 + 1] as number,
+        out.data[j * 4 + 2] as number,
+      );
+      if (rimSeen.has(key)) continue;
+      rimSeen.add(key);
+      rim.push(lab[j * 3] as number, lab[j * 3 + 1] as number, lab[j * 3 + 2] as number);
+    }
+  }
+  const rimLab = Float64Array.from(rim);
+  const onRim = (j: number) => {
+    for (let k = 0; k < rimLab.length; k += 3)
+      if (labDistanceSq(lab, j * 3, rimLab, k) <= RIM_DELTA_E ** 2) return true;
+    return false;
+  };
+  /** Share of the pixels framing a hole that look like the sprite's outer rim. */
+  const framedLikeRim = (cells: Int32Array, n: number): number => {
+    let frame = 0;
+    let like = 0;
+    for (let k = 0; k < n; k++) {
+      const i = cells[k] as number;
+      const x = i % w;
+      for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
+        if (j < 0 || j >= w * h || seen[j] || !isOpaque(j)) continue;
+        frame++;
+        if (onRim(j)) like++;
+      }
+    }
+    return frame === 0 ? 0 : like / frame;
+  };
   const seen = new Uint8Array(w * h);
   const near = (i: number) =>
     !removed[i] && isOpaque(i) && labDistanceSq(lab, i * 3, bg as Float64Array, 0) <= tolSq;
@@ -264,6 +312,7 @@ export function removeBackground(img: RawImage, options: BackgroundOptions): Bac
     }
     const mean = Float64Array.of(l / tail, a / tail, b / tail);
     if (labDistanceSq(mean, 0, localBackground(queue, tail), 0) > HOLE_MEAN_DELTA_E ** 2) continue;
+    if (framedLikeRim(queue, tail) < RIM_SHARE) continue;
     for (let k = 0; k < tail; k++) clear(queue[k] as number);
   }
   return { image: out, colour, removedPixels: count };

@@ -239,3 +239,46 @@ export function gridContrast(profile: Float64Array, period: number, phase: numbe
   if (onN < 8 || inN < 8) return 1;
   return onSum / onN / Math.max(1e-9, inSum / inN);
 }
+
+/**
+ * How far the cut lines of a grid (cuts at phase + k·period; phase 0 = anchored
+ * at the image border) lie from the edges the picture really has, measured piecewise: the
+ * axis is cut into windows of max(64, 8 periods) px; in each window that holds
+ * edges (≥ 10 % of the strongest window's edge mass) the local phase at `period`
+ * is measured and wrapped to (−period/2, period/2]. Returns the largest |phase|
+ * over those windows (px). A grid drawn over the whole canvas with slow drift
+ * stays within the drift everywhere; one cell too many or too few across the
+ * canvas moves the phase by a whole cell from one border to the other, so the
+ * windows away from the border land far off.
+ */
+export function windowResidual(v: Float64Array, period: number, phase = 0): number {
+  const win = Math.max(64, Math.round(8 * period));
+  const w = (2 * Math.PI) / period;
+  const windows: { mass: number; phase: number }[] = [];
+  for (let a = 0; a < v.length; a += win) {
+    let re = 0;
+    let im = 0;
+    let mass = 0;
+    for (let x = a; x < Math.min(v.length, a + win); x++) {
+      const e = v[x] as number;
+      if (e <= 0) continue;
+      re += e * Math.cos(w * x);
+      im += e * Math.sin(w * x);
+      mass += e;
+    }
+    // A window whose edges do not agree on a phase (noise) says nothing.
+    if (mass === 0 || Math.hypot(re, im) < 0.3 * mass) continue;
+    windows.push({ mass, phase: (Math.atan2(im, re) / (2 * Math.PI)) * period });
+  }
+  let top = 0;
+  for (const s of windows) top = Math.max(top, s.mass);
+  let worst = 0;
+  for (const s of windows) {
+    if (s.mass < 0.1 * top) continue;
+    let d = (s.phase - phase) % period;
+    if (d > period / 2) d -= period;
+    if (d <= -period / 2) d += period;
+    worst = Math.max(worst, Math.abs(d));
+  }
+  return windows.length === 0 ? Number.POSITIVE_INFINITY : worst;
+}
