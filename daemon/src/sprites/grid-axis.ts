@@ -19,14 +19,25 @@ export interface GridAxis {
 
 /** Coherence |Σ v·e^{2πifx}| / Σ v of the edge profile at frequency `f` (cycles/px), and its angle. */
 function dtft(v: Float64Array, idx: Int32Array, total: number, f: number): [number, number] {
+  if (idx.length === 0) return [0, 0];
+  // e^{iwx} by rotation from the first to the last non-zero index (zeros add
+  // nothing): 4 multiplications per pixel instead of a cos and a sin per edge.
+  const w = 2 * Math.PI * f;
+  const first = idx[0] as number;
+  const last = idx[idx.length - 1] as number;
+  const cw = Math.cos(w);
+  const sw = Math.sin(w);
+  let c = Math.cos(w * first);
+  let s = Math.sin(w * first);
   let re = 0;
   let im = 0;
-  const w = 2 * Math.PI * f;
-  for (let k = 0; k < idx.length; k++) {
-    const x = idx[k] as number;
+  for (let x = first; x <= last; x++) {
     const a = v[x] as number;
-    re += a * Math.cos(w * x);
-    im += a * Math.sin(w * x);
+    re += a * c;
+    im += a * s;
+    const c1 = c * cw - s * sw;
+    s = s * cw + c * sw;
+    c = c1;
   }
   return [Math.hypot(re, im) / total, Math.atan2(im, re)];
 }
