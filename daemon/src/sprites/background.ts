@@ -4,7 +4,7 @@ import { packRgb, type RawImage, rgbToHex } from './raw-image.js';
 export interface BackgroundOptions {
   /** 'flood' from the border (default), 'key' removes one colour everywhere, 'none' keeps it. */
   mode: 'flood' | 'key' | 'none';
-  /** Colour distance (ΔE76, Lab) that still counts as background. Default 8. */
+  /** Most colour distance (ΔE76, Lab) that counts as background; the border's own noise may set less (see borderTolerance). Default 8. */
   tolerance?: number;
   /** Background colour for 'key' (and a forced colour for 'flood'); default: estimated from the border. */
   colour?: number | undefined;

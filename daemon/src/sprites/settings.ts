@@ -21,7 +21,7 @@ export const SpriteOptionsSchema = z.strictObject({
   colours: z.number().int().min(1).max(256).optional(),
   dither: z.enum(['none', 'ordered']).optional(),
   background: z.enum(['flood', 'key', 'none']).optional(),
-  /** ΔE76 (Lab) distance still counted as background. */
+  /** Most ΔE76 (Lab) distance counted as background (the border's own noise may set less). */
   backgroundTolerance: z.number().min(0).max(100).optional(),
   /** Background colour; default: estimated from the border. */
   backgroundColour: hex.nullable().optional(),
