@@ -216,7 +216,7 @@ function detectOnProfiles(img: RawImage, profiles: EdgeProfiles, options: GridOp
   const ry = ay0.r;
   const lowest = Math.min(maxPeriod - 0.5, Math.max(minPeriod, Math.min(ax0.lobe, ay0.lobe)));
   // Coarse-to-fine: score a coarse period grid, then re-score finely around its best peaks.
-  const coarse = periodGrid(lowest, maxPeriod, Math.max(rx.length, ry.length), 0.5);
+  const coarse = periodGrid(lowest, maxPeriod, Math.max(rx.length, ry.length), 1);
   const cj = jointScores(rx, ry, coarse, lowest);
   const seeds = topPeaks(cj, 6).map((i) => coarse[i] as number);
   const fine: number[] = [];
