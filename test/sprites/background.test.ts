@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { removeBackground } from '../../daemon/src/sprites/background.js';
+import { MIN_HOLE_CELLS, removeBackground } from '../../daemon/src/sprites/background.js';
 import { at, pixels } from '../support/sprite-fixtures.js';
 
 // W = white background; the sprite has a white "eye" enclosed by its body.
@@ -59,5 +59,54 @@ describe('removeBackground', () => {
       k: 0,
     });
     expect(removeBackground(img, { mode: 'flood' }).removedPixels).toBe(0);
+  });
+  it('clears an enclosed hole of background (a ring, the gap between tiles) but keeps a small eye', () => {
+    // A ring around a 3×3 hole of background, and a 1-px white eye in a solid block.
+    const img = pixels(
+      [
+        'WWWWWWWWWWWWW',
+        'WkkkkkWWkkkkW',
+        'WkVWVkWWkrrkW',
+        'WkWWWkWWkWrkW',
+        'WkWVWkWWkrrkW',
+        'WkkkkkWWkkkkW',
+        'WWWWWWWWWWWWV',
+      ],
+      { W: 0xffffff, V: 0xfdfefd, k: 0x000000, r: 0xcc2222 },
+    );
+    expect(9).toBeGreaterThanOrEqual(MIN_HOLE_CELLS);
+    const { image } = removeBackground(img, { mode: 'flood' });
+    for (const [x, y] of [
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ])
+      expect(at(image, x as number, y as number)[3]).toBe(0);
+    expect(at(image, 9, 3)).toEqual([255, 255, 255, 255]); // the eye stays
+    expect(at(image, 1, 1)).toEqual([0, 0, 0, 255]);
+  });
+
+  it('keeps an enclosed area of a close but different shade (its mean is off the background)', () => {
+    const img = pixels(
+      ['WWWWWWW', 'WkkkkkW', 'WkSSSkW', 'WkSSSkW', 'WkSSSkW', 'WkkkkkW', 'WWWWWWV'],
+      { W: 0xffffff, V: 0xfdfefd, S: 0xf8f8f8, k: 0x000000 },
+    );
+    const { image } = removeBackground(img, { mode: 'flood', tolerance: 8 });
+    expect(at(image, 3, 3)).toEqual([248, 248, 248, 255]);
+  });
+
+  it('takes its tolerance from the border noise: a near-background shade touching the border stays', () => {
+    // The background is clean (ΔE < 1), so a sprite shade ΔE ≈ 5 from it is sprite,
+    // even though the configured cap (8) would have let the flood take it.
+    const img = pixels(['WWWWWWWW', 'WSSkkkWW', 'WSSkrkWW', 'WWWkkkWW', 'WWWWWWWV'], {
+      W: 0xffffff,
+      V: 0xfdfefd,
+      S: 0xebebeb,
+      k: 0x000000,
+      r: 0xcc2222,
+    });
+    const { image } = removeBackground(img, { mode: 'flood', tolerance: 8 });
+    expect(at(image, 1, 1)).toEqual([235, 235, 235, 255]);
+    expect(at(image, 0, 0)[3]).toBe(0);
   });
 });

@@ -88,4 +88,32 @@ describe('detectGrid', () => {
     const grid = detectGrid(await decodeImage(png));
     expect([grid.source, grid.x.cells, grid.y.cells]).toEqual(['detected', 32, 32]);
   });
+  it('counts 128 cells of 8 px under slow drift when the sprite covers a corner of the canvas', async () => {
+    // Drift of 1.4 px bends the grid, so the period measured over a 44-cell sprite
+    // alone is 0.5–1 % off: one cell too many or too few across 1024 px (21 of
+    // these 24 axes before the piecewise whole-canvas check).
+    const s = sprite(44, 44);
+    const wrong: string[] = [];
+    for (const [ox, oy] of [
+      [10, 70],
+      [70, 10],
+      [20, 20],
+      [75, 75],
+    ] as const) {
+      const t = { width: 128, height: 128, data: new Uint8Array(128 * 128 * 4) };
+      for (let y = 0; y < 44; y++)
+        t.data.set(s.data.subarray(y * 44 * 4, (y + 1) * 44 * 4), ((y + oy) * 128 + ox) * 4);
+      for (const seed of [1, 2, 3]) {
+        const png = await upscale(
+          t,
+          { scale: [8, 8], drift: 1.4, blurSigma: 0.6, noiseSigma: 3 },
+          seed,
+        );
+        const grid = detectGrid(await decodeImage(png));
+        if (grid.x.cells !== 128 || grid.y.cells !== 128)
+          wrong.push(`at ${ox},${oy} seed ${seed}: ${grid.x.cells}×${grid.y.cells}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  }, 30_000);
 });

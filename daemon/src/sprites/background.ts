@@ -4,7 +4,7 @@ import { packRgb, type RawImage, rgbToHex } from './raw-image.js';
 export interface BackgroundOptions {
   /** 'flood' from the border (default), 'key' removes one colour everywhere, 'none' keeps it. */
   mode: 'flood' | 'key' | 'none';
-  /** Colour distance (ΔE76, Lab) that still counts as background. Default 8. */
+  /** Most colour distance (ΔE76, Lab) that counts as background; the border's own noise may set less (see borderTolerance). Default 8. */
   tolerance?: number;
   /** Background colour for 'key' (and a forced colour for 'flood'); default: estimated from the border. */
   colour?: number | undefined;
@@ -98,30 +98,75 @@ function nearestPixelHex(img: RawImage, lab: Float64Array, target: Float64Array)
 }
 
 /**
+ * The tolerance the border itself asks for: the background cells' spread around
+ * the background colour (their 95th-percentile ΔE, ×2.5, plus 1), never above
+ * `cap`, never below 3. After the downscale a background's noise is averaged
+ * out (ΔE ≈ 0.5–3), so sprite colours between that and `cap` (a dark outline on a
+ * dark background, a pale shade on white) are no longer taken for background.
+ */
+export function borderTolerance(
+  img: RawImage,
+  lab: Float64Array,
+  bg: Float64Array,
+  cap: number,
+): number {
+  const capSq = cap * cap;
+  const d: number[] = [];
+  for (const i of borderIndices(img.width, img.height)) {
+    if ((img.data[i * 4 + 3] as number) < 128) continue;
+    const dd = labDistanceSq(lab, i * 3, bg, 0);
+    if (dd <= capSq) d.push(Math.sqrt(dd));
+  }
+  if (d.length < 8) return cap;
+  d.sort((a, b) => a - b);
+  const p95 = d[Math.min(d.length - 1, Math.floor(d.length * 0.95))] as number;
+  return Math.min(cap, Math.max(3, 2.5 * p95 + 1));
+}
+
+/** Enclosed areas of at least this many cells that match the background are holes, not eyes. */
+export const MIN_HOLE_CELLS = 6;
+/** ...and whose mean colour is within this ΔE of the background around them. */
+const HOLE_MEAN_DELTA_E = 1;
+/** How far around a hole (cells) its local background is measured. */
+const HOLE_REACH = 8;
+/** A pixel framing a hole matches the sprite's outer rim within this ΔE. */
+const RIM_DELTA_E = 6;
+/** ...and at least this share of a hole's frame must match it. */
+const RIM_SHARE = 0.5;
+
+/**
  * Makes the background transparent, in cell space (run after the downscale, where
  * noise is already averaged out). 'flood' starts at border pixels close to the
- * background colour and spreads through 4-neighbours that are close to it too,
- * so enclosed areas of the same colour inside the sprite (eyes, highlights) stay
- * opaque. A gently shaded background is followed step by step: a pixel within
- * half the tolerance of the neighbour it is reached from joins while it stays
- * within 2.5× the tolerance of the background colour.
+ * background colour and spreads through 4-neighbours that are close to it too.
+ * "Close" is the border's own spread (see `borderTolerance`), at most
+ * `tolerance`. A gently shaded background is followed step by step: a pixel
+ * within half the tolerance of the neighbour it is reached from joins while it
+ * stays within 2.5× the tolerance of the background colour. Areas the flood
+ * cannot reach (a hole in a letter, the gap between tiles) are cleared too when
+ * they are at least `MIN_HOLE_CELLS` cells that all match the background that
+ * closely, whose mean is the background around them (within 1 ΔE: a hole shows
+ * the background itself, a sail of a close shade sits off it) and which are
+ * framed by pixels like the sprite's outer rim (a letter's outline frames its
+ * hole; a white patch of the body is framed by other body colours); smaller ones
+ * (an eye, a highlight) stay opaque.
  */
 export function removeBackground(img: RawImage, options: BackgroundOptions): BackgroundResult {
   if (options.mode === 'none') return { image: img, colour: null, removedPixels: 0 };
-  const tol = options.tolerance ?? 8;
+  const cap = options.tolerance ?? 8;
   const lab = labImage(img);
   let bg: Float64Array | null;
   if (options.colour !== undefined) {
     bg = new Float64Array(3);
     rgbToLab((options.colour >> 16) & 255, (options.colour >> 8) & 255, options.colour & 255, bg);
   } else {
-    bg = estimateBackground(img, lab, tol);
+    bg = estimateBackground(img, lab, cap);
   }
   if (!bg) return { image: img, colour: null, removedPixels: 0 };
   const colour =
     options.colour !== undefined ? rgbToHex(options.colour) : nearestPixelHex(img, lab, bg);
   const out = { ...img, data: Uint8Array.from(img.data) };
   const { width: w, height: h } = img;
+  const tol = options.mode === 'flood' ? borderTolerance(img, lab, bg, cap) : cap;
   const tolSq = tol * tol;
   const farSq = (tol * 2.5) ** 2;
   const stepSq = (tol * 0.5) ** 2;
@@ -149,21 +194,126 @@ export function removeBackground(img: RawImage, options: BackgroundOptions): Bac
   while (head < tail) {
     const i = queue[head++] as number;
     const x = i % w;
-    const y = (i - x) / w;
-    const next = [
-      x > 0 ? i - 1 : -1,
-      x < w - 1 ? i + 1 : -1,
-      y > 0 ? i - w : -1,
-      y < h - 1 ? i + w : -1,
-    ];
-    for (const j of next) {
-      if (j < 0 || removed[j] || !isOpaque(j)) continue;
-      const dBg = labDistanceSq(lab, j * 3, bg, 0);
-      if (dBg <= tolSq || (dBg <= farSq && labDistanceSq(lab, j * 3, lab, i * 3) <= stepSq)) {
-        clear(j);
+    if (x > 0) visit(i - 1, i);
+    if (x < w - 1) visit(i + 1, i);
+    if (i >= w) visit(i - w, i);
+    if (i < w * (h - 1)) visit(i + w, i);
+  }
+  function visit(j: number, from: number): void {
+    if (removed[j] || !isOpaque(j)) return;
+    const dBg = labDistanceSq(lab, j * 3, bg as Float64Array, 0);
+    if (dBg <= tolSq || (dBg <= farSq && labDistanceSq(lab, j * 3, lab, from * 3) <= stepSq)) {
+      clear(j);
+      queue[tail++] = j;
+    }
+  }
+  // Enclosed holes: 4-connected areas within `tol` of the background the flood did not reach.
+  const flooded = Uint8Array.from(removed);
+  // The background around a hole (flooded cells within HOLE_REACH cells of its
+  // bounding box): shading moves the colour across a picture.
+  const localBackground = (cells: Int32Array, n: number): Float64Array => {
+    let x0 = w;
+    let y0 = h;
+    let x1 = 0;
+    let y1 = 0;
+    for (let k = 0; k < n; k++) {
+      const i = cells[k] as number;
+      const x = i % w;
+      const y = (i - x) / w;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+    const sum = new Float64Array(3);
+    let m = 0;
+    for (let y = Math.max(0, y0 - HOLE_REACH); y <= Math.min(h - 1, y1 + HOLE_REACH); y++)
+      for (let x = Math.max(0, x0 - HOLE_REACH); x <= Math.min(w - 1, x1 + HOLE_REACH); x++) {
+        const i = y * w + x;
+        if (!flooded[i]) continue;
+        for (let c = 0; c < 3; c++) sum[c] = (sum[c] as number) + (lab[i * 3 + c] as number);
+        m++;
+      }
+    if (m < MIN_HOLE_CELLS) return bg as Float64Array;
+    for (let c = 0; c < 3; c++) sum[c] = (sum[c] as number) / m;
+    return sum;
+  };
+  // The sprite's outer rim: opaque pixels beside the flooded background. A hole is
+  // framed by the same kind of pixels (a letter's outline frames its hole, a
+  // tile's edge the gap); a background-coloured part of the body is framed by
+  // other body colours.
+  const rim: number[] = [];
+  const rimSeen = new Set<number>();
+  for (let i = 0; i < w * h && rim.length < 3 * 256; i++) {
+    if (!flooded[i]) continue;
+    const x = i % w;
+    for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
+      if (j < 0 || j >= w * h || flooded[j] || !isOpaque(j)) continue;
+      const key = packRgb(
+        out.data[j * 4] as number,
+        out.data[j * 4 + 1] as number,
+        out.data[j * 4 + 2] as number,
+      );
+      if (rimSeen.has(key)) continue;
+      rimSeen.add(key);
+      rim.push(lab[j * 3] as number, lab[j * 3 + 1] as number, lab[j * 3 + 2] as number);
+    }
+  }
+  const rimLab = Float64Array.from(rim);
+  const onRim = (j: number) => {
+    for (let k = 0; k < rimLab.length; k += 3)
+      if (labDistanceSq(lab, j * 3, rimLab, k) <= RIM_DELTA_E ** 2) return true;
+    return false;
+  };
+  /** Share of the pixels framing a hole that look like the sprite's outer rim. */
+  const framedLikeRim = (cells: Int32Array, n: number): number => {
+    let frame = 0;
+    let like = 0;
+    for (let k = 0; k < n; k++) {
+      const i = cells[k] as number;
+      const x = i % w;
+      for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
+        if (j < 0 || j >= w * h || seen[j] || !isOpaque(j)) continue;
+        frame++;
+        if (onRim(j)) like++;
+      }
+    }
+    return frame === 0 ? 0 : like / frame;
+  };
+  const seen = new Uint8Array(w * h);
+  const near = (i: number) =>
+    !removed[i] && isOpaque(i) && labDistanceSq(lab, i * 3, bg as Float64Array, 0) <= tolSq;
+  for (let s = 0; s < w * h; s++) {
+    if (seen[s] || !near(s)) continue;
+    head = 0;
+    tail = 0;
+    queue[tail++] = s;
+    seen[s] = 1;
+    while (head < tail) {
+      const i = queue[head++] as number;
+      const x = i % w;
+      for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
+        if (j < 0 || j >= w * h || seen[j] || !near(j)) continue;
+        seen[j] = 1;
         queue[tail++] = j;
       }
     }
+    if (tail < MIN_HOLE_CELLS) continue;
+    // A hole shows the background itself: its mean is the background colour (the
+    // noise averages out), where a sprite area of a close shade sits off it.
+    let l = 0;
+    let a = 0;
+    let b = 0;
+    for (let k = 0; k < tail; k++) {
+      const i = (queue[k] as number) * 3;
+      l += lab[i] as number;
+      a += lab[i + 1] as number;
+      b += lab[i + 2] as number;
+    }
+    const mean = Float64Array.of(l / tail, a / tail, b / tail);
+    if (labDistanceSq(mean, 0, localBackground(queue, tail), 0) > HOLE_MEAN_DELTA_E ** 2) continue;
+    if (framedLikeRim(queue, tail) < RIM_SHARE) continue;
+    for (let k = 0; k < tail; k++) clear(queue[k] as number);
   }
   return { image: out, colour, removedPixels: count };
 }

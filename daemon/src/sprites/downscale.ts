@@ -8,17 +8,17 @@ export interface DownscaleOptions {
   tolerance?: number;
 }
 
-/** k-th smallest of the first `n` values of `a` (reorders `a`). */
+/** k-th smallest of the first `n` values of `a` (reorders `a`; Wirth's selection). */
 function select(a: Uint8Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1] as number;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while ((a[i] as number) < pivot) i++;
-      while ((a[j] as number) > pivot) j--;
+  let l = 0;
+  let m = n - 1;
+  while (l < m) {
+    const x = a[k] as number;
+    let i = l;
+    let j = m;
+    do {
+      while ((a[i] as number) < x) i++;
+      while (x < (a[j] as number)) j--;
       if (i <= j) {
         const t = a[i] as number;
         a[i] = a[j] as number;
@@ -26,10 +26,9 @@ function select(a: Uint8Array, n: number, k: number): number {
         i++;
         j--;
       }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k] as number;
+    } while (i <= j);
+    if (j < k) l = i;
+    if (k < i) m = j;
   }
   return a[k] as number;
 }
@@ -102,6 +101,15 @@ export function downscaleToGrid(
       const step = Math.max(1, Math.round(Math.sqrt(((x1 - x0 + 1) * (y1 - y0 + 1)) / 25)));
       let n = 0;
       let minA = 255;
+      let sumR = 0;
+      let sumG = 0;
+      let sumB = 0;
+      let lowR = 255;
+      let lowG = 255;
+      let lowB = 255;
+      let highR = 0;
+      let highG = 0;
+      let highB = 0;
       for (let y = y0; y <= y1; y += step) {
         let p = y * w4 + x0 * 4;
         for (let x = x0; x <= x1; x += step, p += 4 * step, n++) {
@@ -115,11 +123,29 @@ export function downscaleToGrid(
           sa[n] = a;
           packed[n] = (r << 16) | (g << 8) | b;
           if (a < minA) minA = a;
+          sumR += r;
+          sumG += g;
+          sumB += b;
+          if (r < lowR) lowR = r;
+          if (r > highR) highR = r;
+          if (g < lowG) lowG = g;
+          if (g > highG) highG = g;
+          if (b < lowB) lowB = b;
+          if (b > highB) highB = b;
         }
       }
       const o = (j * cols + i) * 4;
       const half = n >> 1;
       if (minA < 128 && select(sa, n, half) < 128) continue; // transparent cell, stays 0,0,0,0
+      // Every sample within `tol` of every other (a flat cell, the common case): all
+      // of them are near the median, so the result is their plain mean.
+      if (highR - lowR <= tol && highG - lowG <= tol && highB - lowB <= tol) {
+        dst[o] = Math.round(sumR / n);
+        dst[o + 1] = Math.round(sumG / n);
+        dst[o + 2] = Math.round(sumB / n);
+        dst[o + 3] = 255;
+        continue;
+      }
       const mr = select(sr, n, half);
       const mg = select(sg, n, half);
       const mb = select(sb, n, half);

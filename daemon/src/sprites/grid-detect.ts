@@ -13,6 +13,7 @@ import {
   measureAxis,
   periodGrid,
   refineAxis,
+  windowResidual,
 } from './grid-axis.js';
 import type { RawImage } from './raw-image.js';
 
@@ -136,17 +137,22 @@ function onBlockGrid(g: Grid): boolean {
   });
 }
 
+/** How far (px) a model's grid lines may wander from a uniform whole-canvas grid (slow drift). */
+const MAX_DRIFT_PX = 2;
+
 /**
  * The grid along one axis, snapped to a whole number of cells across the image
  * when such a grid fits: a model draws its whole canvas on the grid, so the true
  * grid has about `extent / period` cells with a cut line near the image border
  * (phase ≈ 0). Under slow drift a sprite covering part of the picture pulls the
- * free estimate 0.5–1 % off, i.e. one cell too many or too few across 1024 px;
- * the whole-canvas candidates (±1 cell, within 1.2 %) that put a cut near the
- * border (0.05 cells) compete; one is taken when its coherence is ≥ 0.9× the free
- * estimate's. Without such a candidate (a cropped picture, a sprite placed off
- * the canvas grid) the
- * free estimate stays.
+ * free estimate 0.5–1 % off, i.e. one cell too many or too few across 1024 px.
+ * The whole-canvas candidates (±1 cell, within 1.2 %) compete twice: first those
+ * that put a cut near the border (0.05 cells) over the whole axis, taken when
+ * the coherence is ≥ 0.9× the free estimate's; then piecewise (`windowResidual`):
+ * the candidate whose cuts stay within MAX_DRIFT_PX of the edges in every window
+ * (the drift moves the cuts a little everywhere; a wrong count moves them by up
+ * to a cell). Without such a candidate (a cropped picture, a sprite placed off
+ * the canvas grid) the free estimate stays.
  */
 function snapToExtent(
   v: Float64Array,
@@ -164,7 +170,26 @@ function snapToExtent(
     if (off > Math.max(0.5, 0.05 * p)) continue;
     if (!best || m.coherence > best.coherence) best = { period: p, ...m };
   }
-  return best && best.coherence >= 0.9 * a.coherence ? best : a;
+  if (best && best.coherence >= 0.9 * a.coherence) return best;
+  // Under drift the phase measured over the whole axis wanders by the drift, so
+  // the test above can miss the right count. Piecewise: the whole-canvas
+  // candidate whose cut lines stay within MAX_DRIFT_PX of the edges in every
+  // window that has edges wins (a wrong count is a cell off at one end).
+  let anchored: { period: number; phase: number; coherence: number; residual: number } | null =
+    null;
+  for (const cells of [n - 1, n, n + 1]) {
+    if (cells < 1) continue;
+    const p = extent / cells;
+    if (Math.abs(p - a.period) > a.period * 0.012) continue;
+    const residual = windowResidual(v, p);
+    if (!anchored || residual < anchored.residual)
+      anchored = { period: p, ...measureAxis(v, p), residual };
+  }
+  if (anchored && anchored.residual <= MAX_DRIFT_PX) {
+    const { residual: _, ...axis } = anchored;
+    return axis;
+  }
+  return a;
 }
 
 function detectOnProfiles(img: RawImage, profiles: EdgeProfiles, options: GridOptions): Grid {
@@ -191,7 +216,7 @@ function detectOnProfiles(img: RawImage, profiles: EdgeProfiles, options: GridOp
   const ry = ay0.r;
   const lowest = Math.min(maxPeriod - 0.5, Math.max(minPeriod, Math.min(ax0.lobe, ay0.lobe)));
   // Coarse-to-fine: score a coarse period grid, then re-score finely around its best peaks.
-  const coarse = periodGrid(lowest, maxPeriod, Math.max(rx.length, ry.length), 0.5);
+  const coarse = periodGrid(lowest, maxPeriod, Math.max(rx.length, ry.length), 1);
   const cj = jointScores(rx, ry, coarse, lowest);
   const seeds = topPeaks(cj, 6).map((i) => coarse[i] as number);
   const fine: number[] = [];

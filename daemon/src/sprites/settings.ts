@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PIVOTS } from './cleanup.js';
 
 /** Bumped whenever a change of algorithm can change output pixels; recorded in every result. */
-export const PIPELINE_VERSION = 'sprites-1.1.0';
+export const PIPELINE_VERSION = 'sprites-1.2.0';
 
 const size = z.tuple([z.number().int().min(1).max(4096), z.number().int().min(1).max(4096)]);
 const hex = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected #rrggbb');
@@ -21,7 +21,7 @@ export const SpriteOptionsSchema = z.strictObject({
   colours: z.number().int().min(1).max(256).optional(),
   dither: z.enum(['none', 'ordered']).optional(),
   background: z.enum(['flood', 'key', 'none']).optional(),
-  /** ΔE76 (Lab) distance still counted as background. */
+  /** Most ΔE76 (Lab) distance counted as background (the border's own noise may set less). */
   backgroundTolerance: z.number().min(0).max(100).optional(),
   /** Background colour; default: estimated from the border. */
   backgroundColour: hex.nullable().optional(),
