@@ -144,6 +144,50 @@ export function spriteOptionsShape(config: Config) {
   };
 }
 
+const noNul = (label: string) =>
+  z
+    .string({ error: typeError(label, 'a string') })
+    .min(1, { error: `${label} must not be empty` })
+    .refine((v) => !v.includes('\0'), { error: `${label} contains a NUL byte; remove it` });
+
+/** 0..1: how much of the init image (or the masked part of an edit) may change. */
+export function strengthField(defaultStrength: number) {
+  return z
+    .number({ error: typeError('strength', 'a number from 0 to 1') })
+    .min(0, { error: 'strength must be at least 0' })
+    .max(1, { error: 'strength must be at most 1' })
+    .optional()
+    .describe(
+      `How much may change, 0..1: 0 keeps the input image, 1 redraws it freely (default ${defaultStrength})`,
+    );
+}
+
+/** Image conditioning of generate_sprite and generate_batch (issue 15). */
+export function conditioningShape(limits: { maxReferences: number; initStrength: number }) {
+  return {
+    reference: z
+      .array(noNul('reference'), { error: 'reference must be a list of sprite names or PNG paths' })
+      .min(1, { error: 'reference must name at least one sprite; leave it out for none' })
+      .max(limits.maxReferences, {
+        error: `reference takes at most ${limits.maxReferences} sprites`,
+      })
+      .optional()
+      .describe(
+        `Up to ${limits.maxReferences} sprites the new one must match (same character, colours, proportions): deployed sprite names ("hero") or PNG paths ending in .png inside the project. ` +
+          "The first one also sets the result's size, palette and anchor unless size / palette are given. Needs a worker that lists the reference_images capability.",
+      ),
+    init_image: noNul('init_image')
+      .optional()
+      .describe(
+        'A PNG path (inside the project) to start from instead of noise (img2img); strength says how much may change. ' +
+          "A sprite-sized image (≤ 256 px a side) also sets the result's size, palette and anchor when there is no reference. Needs a worker that lists the init_image capability.",
+      ),
+    strength: strengthField(limits.initStrength).describe(
+      `With init_image: how much may change, 0..1 (0 keeps it, 1 redraws freely; default ${limits.initStrength})`,
+    ),
+  };
+}
+
 export function waitField(config: Config) {
   return z
     .number({ error: typeError('wait_s', 'a number of seconds') })

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { DaemonError, errorMessage } from '../errors.js';
+import { withConditioning } from './conditioning.js';
 import type { ServiceContext } from './context.js';
 import { deploySprite } from './deploy.js';
 import { checkWritable, writeFileAtomic } from './files.js';
@@ -40,6 +41,8 @@ export async function startGeneration(
       'Validation error in name: deploy: true needs a sprite name; pass name, e.g. "knight_idle"',
     );
   }
+  // reference / init_image: read through the jail, the source's size and palette (issue 15)
+  request = await withConditioning(ctx, request);
   const paletteColours = await paletteColoursFor(ctx, request.palette, request.assetsDir);
   if (paletteColours !== undefined) request = { ...request, paletteColours };
   if (request.outputPath !== undefined) checkWritable(ctx, request.outputPath, 'output_path');
@@ -86,6 +89,7 @@ async function submit(ctx: ServiceContext, record: JobRecord): Promise<Started> 
   }
   const generation = await ctx.generation();
   const req = record.request;
+  const c = req.conditioning;
   // the job's id is the service's: the journal, the worker and a restarted daemon know it
   const submitted = generation.submit(
     {
@@ -100,6 +104,11 @@ async function submit(ctx: ServiceContext, record: JobRecord): Promise<Started> 
       seed: req.seed,
       negativePrompt: req.negativePrompt,
       style: req.style,
+      // sent only to workers that list each capability (worker-client routing)
+      initImage: c?.initImage,
+      strength: c?.initImage === undefined ? undefined : c.strength,
+      mask: c?.mask,
+      referenceImages: c?.referenceImages,
     },
     {
       jobId: record.view.jobId,
@@ -149,7 +158,13 @@ async function runJob(ctx: ServiceContext, record: JobRecord, started: Started):
   let sheet: ProcessedSprite['sheet'];
   if (request.postprocess) {
     jobs.progress(record, GENERATION_SHARE + 2, 'post_processing', 'post-processing the sprite');
-    const processed = await processSprite(raw, request);
+    let processed = await processSprite(raw, request);
+    const c = request.conditioning;
+    if (c !== undefined && (c.anchor !== undefined || c.composite !== undefined)) {
+      // the source's anchor, then (an edit) the original outside the mask, in sprite space
+      const { finishConditioned } = await import('../sprites/conditioning.js');
+      processed = { ...processed, ...(await finishConditioned(processed.png, c)) };
+    }
     png = processed.png;
     sheet = processed.sheet;
     view.kind = processed.sheet?.kind ?? 'sprite';
@@ -244,6 +259,8 @@ function cacheKey(ctx: ServiceContext, request: SpriteRequest): string | undefin
     negative: request.negativePrompt ?? null,
     frames: request.animationFrames ?? null,
     grid: request.tilesetGrid ?? null,
+    // init image, mask, references and strength (absent for a text-only request: old keys stay valid)
+    ...(request.conditioning === undefined ? {} : { conditioning: request.conditioning.key }),
   };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }

@@ -15,6 +15,7 @@ import {
   readManifest,
   rebuildAssets,
 } from './deploy.js';
+import { type EditRequest, startEdit } from './edit.js';
 import { checkWritable, writeFileAtomic } from './files.js';
 import { startGeneration } from './generation.js';
 import {
@@ -32,6 +33,8 @@ import type { DeployResult, RebuildReport } from './results.js';
 import { listPalettes, listStyles, type RebuildProgress, resolveAssetsRoot } from './stages.js';
 
 export type { CharacterRequest } from './character.js';
+export { DEFAULT_EDIT_STRENGTH, DEFAULT_INIT_STRENGTH, MAX_REFERENCES } from './conditioning.js';
+export { type EditRequest, SHEET_EDIT_REFUSAL } from './edit.js';
 export type { GenerationBackend, WorkerStatusView } from './generation-backend.js';
 export {
   type CharacterInfo,
@@ -161,6 +164,17 @@ export class SpriteService {
     if (this.closed)
       throw new DaemonError('NOT_READY', 'the daemon is shutting down; retry shortly');
     return startCharacter(this.ctx, request);
+  }
+
+  /**
+   * Start an edit of an existing sprite (edit_sprite, `dgx-pixels edit`): repaint the
+   * masked region, keep every other pixel byte for byte; returns the job at once.
+   * Throws DaemonError (VALIDATION naming every bad argument, BUSY, WORKER_UNREACHABLE).
+   */
+  async startEdit(request: EditRequest): Promise<JobView> {
+    if (this.closed)
+      throw new DaemonError('NOT_READY', 'the daemon is shutting down; retry shortly');
+    return startEdit(this.ctx, request);
   }
 
   /**

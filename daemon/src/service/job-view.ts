@@ -39,6 +39,34 @@ export interface SpriteRequest {
   /** Assets root for deploy; default deployment.bevy_assets_base. */
   assetsDir?: string | undefined;
   thumbnail?: { maxSize: number; maxBytes: number } | undefined;
+  /**
+   * generate_sprite / generate_batch `reference`: deployed sprite names or PNG paths
+   * (resolved by the service into `conditioning`).
+   */
+  reference?: string[] | undefined;
+  /** `init_image`: a PNG path (resolved by the service into `conditioning`). */
+  initImagePath?: string | undefined;
+  /** 0..1, how much of the init image may change. */
+  strength?: number | undefined;
+  /** Image conditioning, resolved by the service (service/conditioning.ts); never set by a tool. */
+  conditioning?: Conditioning | undefined;
+}
+
+/** Image conditioning of a job (issue 15): PNG bytes at the generation size, and the finish. */
+export interface Conditioning {
+  initImage?: Buffer | undefined;
+  strength?: number | undefined;
+  /** White = repaint, at the generation size. */
+  mask?: Buffer | undefined;
+  referenceImages?: Buffer[] | undefined;
+  /** The source sprite's anchor: the result's figure is placed on it. */
+  anchor?: { x: number; y: number } | undefined;
+  /** An edit: the original sprite (RGBA) and the sprite-space mask (1 = repaint) it is composited with. */
+  composite?:
+    | { original: { data: Uint8Array; width: number; height: number }; mask: Uint8Array }
+    | undefined;
+  /** sha256 of every image and the strength: part of the raw-output cache key. */
+  key: string;
 }
 
 /** What a finished character job (generate_character) adds to its view. */

@@ -3,6 +3,7 @@ export const TOOLS = [
   'generate_sprite',
   'generate_batch',
   'generate_character',
+  'edit_sprite',
   'deploy_to_bevy',
   'get_job',
   'wait_job',

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
 import type { JobView } from '../../service/index.js';
-import { commonGenerationShape, promptField, spriteOptionsShape, waitField } from '../fields.js';
+import { DEFAULT_INIT_STRENGTH, MAX_REFERENCES } from '../../service/index.js';
+import {
+  commonGenerationShape,
+  conditioningShape,
+  promptField,
+  spriteOptionsShape,
+  waitField,
+} from '../fields.js';
 import { errorText, validationMessage } from '../tool-errors.js';
 import { defineTool } from '../tool-registry.js';
 import { awaitJobs } from './await-jobs.js';
@@ -40,6 +47,7 @@ export function generateBatchTool(config: Config) {
       .optional()
       .describe('Folder for the finished sprites, named <job_id>.png (default: the state dir)'),
     ...spriteOptionsShape(config),
+    ...conditioningShape({ maxReferences: MAX_REFERENCES, initStrength: DEFAULT_INIT_STRENGTH }),
     wait_s: waitField(config),
   });
   return defineTool({
@@ -48,7 +56,8 @@ export function generateBatchTool(config: Config) {
     description:
       'Generate several sprites at once, one per prompt, with the same style and settings. The jobs run in parallel ' +
       'across every configured GPU worker. Use it for a set of related sprites (enemies, items, tiles). Waits at most ' +
-      'wait_s seconds, then answers status "running" with the job ids; finish with wait_job.',
+      'wait_s seconds, then answers status "running" with the job ids; finish with wait_job. reference / init_image / strength ' +
+      'apply to every prompt (e.g. one character in several poses: reference: ["hero"]).',
     input,
     output: BatchResultSchema,
     annotations: {

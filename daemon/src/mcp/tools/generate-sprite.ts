@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
-import type { SpriteRequest } from '../../service/index.js';
+import { DEFAULT_INIT_STRENGTH, MAX_REFERENCES, type SpriteRequest } from '../../service/index.js';
 import {
   commonGenerationShape,
+  conditioningShape,
   promptField,
   spriteNameField,
   spriteOptionsShape,
@@ -48,6 +49,9 @@ export function toGenerationRequest(
     bevy_assets_dir?: string | undefined;
     thumbnail: boolean;
     thumbnail_size: number;
+    reference?: string[] | undefined;
+    init_image?: string | undefined;
+    strength?: number | undefined;
   },
 ): SpriteRequest {
   const [w, h] = args.resolution.split('x').map(Number) as [number, number];
@@ -75,6 +79,9 @@ export function toGenerationRequest(
     thumbnail: args.thumbnail
       ? { maxSize: args.thumbnail_size, maxBytes: THUMBNAIL_MAX_BYTES }
       : undefined,
+    reference: args.reference,
+    initImagePath: args.init_image,
+    strength: args.strength,
   };
 }
 
@@ -93,6 +100,7 @@ export function generateSpriteTool(config: Config) {
       .optional()
       .describe('Where to write the finished sprite (default: the state dir)'),
     ...spriteOptionsShape(config),
+    ...conditioningShape({ maxReferences: MAX_REFERENCES, initStrength: DEFAULT_INIT_STRENGTH }),
     name: spriteNameField.optional(),
     deploy: z
       .boolean({ error: 'deploy must be true or false' })
@@ -113,6 +121,8 @@ export function generateSpriteTool(config: Config) {
       'Generate one pixel-art game sprite from a text prompt on the GPU worker, post-process it into clean pixel art ' +
       '(size, palette, transparent background, outline; animation strips and tilesets) and optionally deploy it into ' +
       'the Bevy project (name + deploy: true). Use this for a single sprite; generate_batch for several. ' +
+      "reference: [sprite names or PNG paths] draws the same character in a new pose, with the first reference's size, palette and anchor; " +
+      'init_image + strength starts from a picture (img2img). To change part of a deployed sprite, use edit_sprite. ' +
       'Waits at most wait_s seconds: if the job is still going it answers {status: "running", job_id}; then call wait_job. ' +
       'Returns file paths and resource links, not image bytes (thumbnail: true adds a small inline preview).',
     input,

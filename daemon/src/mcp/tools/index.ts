@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema.js';
 import type { ToolDef } from '../tool-registry.js';
 import { deployToBevyTool } from './deploy-to-bevy.js';
+import { editSpriteTool } from './edit-sprite.js';
 import { generateBatchTool } from './generate-batch.js';
 import { generateCharacterTool } from './generate-character.js';
 import { generateSpriteTool } from './generate-sprite.js';
@@ -18,6 +19,7 @@ export function allTools(config: Config): readonly ToolDef[] {
       generateSpriteTool(config),
       generateBatchTool(config),
       generateCharacterTool(config),
+      editSpriteTool(config),
       deployToBevyTool(config),
       getJobTool(config),
       waitJobTool(config),

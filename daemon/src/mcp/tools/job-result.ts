@@ -42,6 +42,11 @@ export const jobResultShape = {
   deployed_path: nullableString.optional(),
   manifest_updated: z.boolean().optional(),
   sprite_uri: nullableString.optional().describe('sprites://NAME once deployed'),
+  revision: z
+    .number()
+    .int()
+    .optional()
+    .describe("The deployed sprite's manifest revision (a changed deploy or an edit bumps it)"),
   atlas_path: nullableString
     .optional()
     .describe('Aseprite json-hash atlas of a character sheet (frame tags, grid)'),
@@ -110,6 +115,7 @@ export function jobResult(view: JobView): JobResult {
     deployed_path: view.deployed?.deployedPath ?? null,
     manifest_updated: view.deployed?.manifestUpdated ?? false,
     sprite_uri: view.deployed ? `sprites://${view.deployed.name}` : null,
+    ...(view.deployed?.revision === undefined ? {} : { revision: view.deployed.revision }),
     ...(view.atlasPath === undefined ? {} : { atlas_path: view.atlasPath }),
     ...(view.character === undefined
       ? {}
