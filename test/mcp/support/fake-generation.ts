@@ -7,6 +7,7 @@ import type {
   GenerationBackend,
   JobOutcome,
   JobProgress,
+  WorkerJobParams,
 } from '../../../daemon/src/service/generation-backend.js';
 
 /**
@@ -22,6 +23,8 @@ export interface FakeGeneration extends GenerationBackend {
   stepMs: number;
   /** What `capabilities` answers (default none, like the Python worker). */
   extensions: string[];
+  /** The params of every submitted job, in order. */
+  params: WorkerJobParams[];
 }
 
 export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}): FakeGeneration {
@@ -32,6 +35,7 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
     unreachable: false,
     stepMs: options.stepMs ?? 5,
     extensions: [],
+    params: [],
     recovered: Promise.resolve(),
     job: () => undefined,
     submit(params, opts) {
@@ -42,6 +46,7 @@ export function fakeGeneration(options: { stepMs?: number; steps?: number } = {}
         );
       }
       port.submitted++;
+      port.params.push(params);
       const jobId = opts.jobId;
       const total = options.steps ?? 10;
       let cancelled = false;
