@@ -25,6 +25,11 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
     summary: 'deploy a PNG into the Bevy assets folder and asset_manifest.json (atomic, locked)',
     load: async () => (await import('./deploy.js')).command,
   },
+  edit: {
+    summary:
+      'repaint a region of a deployed sprite from a prompt (a new revision; the rest byte for byte)',
+    load: async () => (await import('./edit.js')).command,
+  },
   rebuild: {
     summary: 'make the Bevy assets match sprites.yaml, redoing only what changed',
     load: async () => (await import('./rebuild.js')).command,
