@@ -1,12 +1,20 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DaemonError, errorMessage } from '../errors.js';
 import { DEFAULT_LAYOUT, type DeployLayout, deploySprite, spriteRelativePath } from './deploy.js';
 import { findEntry, readManifest } from './manifest.js';
-import type { AssetKind, FrameGrid, ManifestEntry } from './manifest-schema.js';
+import type { AssetKind, FrameGrid, Manifest, ManifestEntry } from './manifest-schema.js';
+import { assertInsideRoot } from './paths.js';
 import { sha256Hex } from './png-info.js';
 import { RawCache } from './raw-cache.js';
-import type { ProcessSettings, RecipeGeneration, ResolvedRecipe } from './recipes.js';
+import {
+  type ProcessSettings,
+  type RecipeGeneration,
+  type ResolvedRecipe,
+  referenceWaves,
+  stableStringify,
+} from './recipes.js';
 
 /**
  * Make the assets match the recipes, doing the least work: a recipe whose
@@ -50,10 +58,19 @@ export interface RebuildOptions {
   recipes: ResolvedRecipe[];
   assetsRoot: string;
   stateDir: string;
-  /** Raw PNG from the GPU for these parameters. */
-  generate: (params: RecipeGeneration, name: string) => Promise<Buffer>;
-  /** Post-process a raw PNG. */
-  process: (raw: Buffer, settings: ProcessSettings, name: string) => Promise<ProcessedAsset>;
+  /** Raw PNG from the GPU for these parameters (and the deployed sprites it references). */
+  generate: (
+    params: RecipeGeneration,
+    name: string,
+    references?: ReferenceInput[],
+  ) => Promise<Buffer>;
+  /** Post-process a raw PNG (to the first reference's size, palette and anchor when any). */
+  process: (
+    raw: Buffer,
+    settings: ProcessSettings,
+    name: string,
+    references?: ReferenceInput[],
+  ) => Promise<ProcessedAsset>;
   /** The current pipeline version; entries built with another are redone. */
   pipelineVersion: string;
   layout?: Partial<DeployLayout>;
@@ -102,6 +119,84 @@ async function whyRebuild(
   if (bytes === undefined) return 'file missing';
   if (sha256Hex(bytes) !== entry.hash) return 'file modified';
   return undefined;
+}
+
+/** A referenced sprite as a rebuild reads it: its deployed PNG and that PNG's hash. */
+export interface ReferenceInput {
+  name: string;
+  png: Buffer;
+  /** sha256 of the PNG: part of the dependant's recipe hash and raw-cache key. */
+  hash: string;
+}
+
+/** One recipe's plan: why it is redone (undefined: up to date), or why it cannot be. */
+interface Planned {
+  recipe: ResolvedRecipe;
+  references: ReferenceInput[];
+  /** The recipe's hash with its references' PNG hashes: a changed reference marks it stale. */
+  recipeHash: string;
+  generationKey: string;
+  reason?: string | undefined;
+  error?: string | undefined;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+async function plan(
+  r: ResolvedRecipe,
+  manifest: Manifest,
+  opts: RebuildOptions,
+  layout: DeployLayout,
+  redone: ReadonlySet<string>,
+): Promise<Planned> {
+  const refs = r.generation.reference ?? [];
+  const references: ReferenceInput[] = [];
+  const pending: string[] = [];
+  for (const name of refs) {
+    const entry = findEntry(manifest, name);
+    if (entry === undefined) {
+      if (opts.dryRun && redone.has(name)) {
+        pending.push(name);
+        continue;
+      }
+      return {
+        recipe: r,
+        references,
+        recipeHash: r.recipeHash,
+        generationKey: r.generationKey,
+        error: `reference "${name}" is not deployed${redone.has(name) ? ' (its rebuild failed)' : ''}; add a recipe for it to the file, deploy it first, or remove it from reference`,
+      };
+    }
+    const path = await assertInsideRoot(opts.assetsRoot, entry.path);
+    const png = await readFile(path).catch(() => undefined);
+    if (png === undefined) {
+      return {
+        recipe: r,
+        references,
+        recipeHash: r.recipeHash,
+        generationKey: r.generationKey,
+        error: `reference "${name}": its file ${entry.path} is missing; rebuild or redeploy it`,
+      };
+    }
+    references.push({ name, png, hash: sha256Hex(png) });
+  }
+  const refKey = stableStringify(references.map((x) => [x.name, x.hash]));
+  const recipeHash = refs.length === 0 ? r.recipeHash : sha(`${r.recipeHash}|${refKey}`);
+  const generationKey = refs.length === 0 ? r.generationKey : sha(`${r.generationKey}|${refKey}`);
+  const planned = { recipe: r, references, recipeHash, generationKey };
+  const entry = findEntry(manifest, r.name);
+  if (!opts.regenerate && !opts.force) {
+    // a reference rebuilt in this run (dry run: about to be) makes this one stale
+    const first = refs.find((n) => pending.includes(n) || (opts.dryRun && redone.has(n)));
+    if (first !== undefined && entry !== undefined)
+      return { ...planned, reason: `reference ${first} is rebuilt first` };
+    const old = entry?.source?.references as Record<string, string> | undefined;
+    if (entry?.source?.recipe_hash !== recipeHash && old !== undefined) {
+      const changed = references.find((x) => old[x.name] !== undefined && old[x.name] !== x.hash);
+      if (changed !== undefined) return { ...planned, reason: `reference ${changed.name} changed` };
+    }
+  }
+  return { ...planned, reason: await whyRebuild({ ...r, recipeHash }, entry, opts, layout) };
 }
 
 async function pool<T>(
@@ -155,67 +250,87 @@ export async function rebuild(opts: RebuildOptions): Promise<RebuildResult> {
     reasons: {},
     dryRun: opts.dryRun ?? false,
   };
-
-  const todo: ResolvedRecipe[] = [];
-  for (const r of selected) {
-    const reason = await whyRebuild(r, findEntry(manifest, r.name), opts, layout);
-    if (reason === undefined) {
-      result.skipped.push(r.name);
-      emit(r.name, 'skipped', 'up to date');
-    } else {
-      result.reasons[r.name] = reason;
-      todo.push(r);
-      emit(r.name, 'queued', reason);
-    }
-  }
-  if (opts.dryRun) return result;
-
-  await pool(todo, opts.concurrency ?? 4, async (r) => {
-    try {
-      let raw = opts.regenerate ? undefined : await cache.get(r.generationKey);
-      if (raw === undefined) {
-        emit(r.name, 'generating');
-        result.generated++;
-        raw = await opts.generate(r.generation, r.name);
-        await cache.put(r.generationKey, raw);
+  const manifestPath = resolve(opts.assetsRoot, layout.manifestFile);
+  // referenced recipes first: each wave sees the sprites the waves before it deployed
+  const waves = referenceWaves(selected);
+  const redone = new Set<string>();
+  for (const [w, wave] of waves.entries()) {
+    const current =
+      w === 0
+        ? manifest
+        : (await readManifest(manifestPath, { assetsRoot: opts.assetsRoot })).manifest;
+    const todo: Planned[] = [];
+    for (const r of wave) {
+      const planned = await plan(r, current, opts, layout, redone);
+      if (planned.error !== undefined) {
+        result.failed.push({ name: r.name, error: planned.error });
+        emit(r.name, 'failed', planned.error);
+      } else if (planned.reason === undefined) {
+        result.skipped.push(r.name);
+        emit(r.name, 'skipped', 'up to date');
       } else {
-        result.fromCache++;
-        emit(r.name, 'cached');
+        result.reasons[r.name] = planned.reason;
+        redone.add(r.name);
+        todo.push(planned);
+        emit(r.name, 'queued', planned.reason);
       }
-      emit(r.name, 'processing');
-      const out = await opts.process(raw, r.processing, r.name);
-      emit(r.name, 'deploying');
-      const g = r.generation;
-      await deploySprite({
-        assetsRoot: opts.assetsRoot,
-        name: r.name,
-        png: out.png,
-        kind: out.kind,
-        width: out.width,
-        height: out.height,
-        ...(out.grid ? { grid: out.grid } : {}),
-        ...(out.atlasJson ? { atlasJson: out.atlasJson } : {}),
-        layout,
-        stateDir: opts.stateDir,
-        source: {
-          prompt: g.prompt,
-          ...(g.style ? { style: g.style } : {}),
-          seed: g.seed,
-          ...((g.model ?? opts.model) ? { model: g.model ?? opts.model } : {}),
-          ...(g.lora ? { lora: g.lora } : {}),
-          ...(g.steps ? { steps: g.steps } : {}),
-          ...(g.cfg_scale !== undefined ? { cfg_scale: g.cfg_scale } : {}),
-          postprocess: out.settings,
-          pipeline_version: out.pipelineVersion,
-          recipe_hash: r.recipeHash,
-        },
-      });
-      result.rebuilt.push(r.name);
-      emit(r.name, 'done');
-    } catch (err) {
-      result.failed.push({ name: r.name, error: errorMessage(err) });
-      emit(r.name, 'failed', errorMessage(err));
     }
-  });
+    if (opts.dryRun) continue;
+    await pool(
+      todo,
+      opts.concurrency ?? 4,
+      async ({ recipe: r, references, generationKey, recipeHash }) => {
+        try {
+          let raw = opts.regenerate ? undefined : await cache.get(generationKey);
+          if (raw === undefined) {
+            emit(r.name, 'generating');
+            result.generated++;
+            raw = await opts.generate(r.generation, r.name, references);
+            await cache.put(generationKey, raw);
+          } else {
+            result.fromCache++;
+            emit(r.name, 'cached');
+          }
+          emit(r.name, 'processing');
+          const out = await opts.process(raw, r.processing, r.name, references);
+          emit(r.name, 'deploying');
+          const g = r.generation;
+          await deploySprite({
+            assetsRoot: opts.assetsRoot,
+            name: r.name,
+            png: out.png,
+            kind: out.kind,
+            width: out.width,
+            height: out.height,
+            ...(out.grid ? { grid: out.grid } : {}),
+            ...(out.atlasJson ? { atlasJson: out.atlasJson } : {}),
+            layout,
+            stateDir: opts.stateDir,
+            source: {
+              prompt: g.prompt,
+              ...(g.style ? { style: g.style } : {}),
+              seed: g.seed,
+              ...((g.model ?? opts.model) ? { model: g.model ?? opts.model } : {}),
+              ...(g.lora ? { lora: g.lora } : {}),
+              ...(g.steps ? { steps: g.steps } : {}),
+              ...(g.cfg_scale !== undefined ? { cfg_scale: g.cfg_scale } : {}),
+              postprocess: out.settings,
+              pipeline_version: out.pipelineVersion,
+              recipe_hash: recipeHash,
+              ...(references.length > 0
+                ? { references: Object.fromEntries(references.map((x) => [x.name, x.hash])) }
+                : {}),
+            },
+          });
+          result.rebuilt.push(r.name);
+          emit(r.name, 'done');
+        } catch (err) {
+          redone.delete(r.name);
+          result.failed.push({ name: r.name, error: errorMessage(err) });
+          emit(r.name, 'failed', errorMessage(err));
+        }
+      },
+    );
+  }
   return result;
 }

@@ -72,10 +72,19 @@ const RecipeFields = {
     .optional(),
   /** character: west-side facings mirrored from east-side ones (default true). */
   mirror: z.boolean().optional(),
+  /**
+   * Sprites this one must match (same character, colours, proportions): names of other
+   * recipes or of deployed sprites. A referenced recipe is rebuilt first, and a change to
+   * a referenced sprite marks this one for rebuild. The first one also gives the size and
+   * palette unless `size` / `palette` are set.
+   */
+  reference: z.array(z.string().min(1)).min(1).max(4).optional(),
 };
 
 export const RecipeSchema = z.strictObject({ name: z.string().min(1), ...RecipeFields });
-const DefaultsSchema = z.strictObject({ ...RecipeFields, prompt: RecipeFields.prompt.optional() });
+// reference is per sprite: as a default every sprite (the referenced one too) would reference it
+const { reference: _reference, ...DefaultFields } = RecipeFields;
+const DefaultsSchema = z.strictObject({ ...DefaultFields, prompt: RecipeFields.prompt.optional() });
 
 export const RecipeFileSchema = z.strictObject({
   version: z.literal(1).default(1),
@@ -100,6 +109,8 @@ export interface RecipeGeneration {
   tileset?: { columns: number; rows: number };
   /** A character set: the worker draws every (facing, animation) with the `pose` extension. */
   character?: CharacterRecipe;
+  /** Names of the sprites this one must match (worker `reference_images`). */
+  reference?: string[];
 }
 
 /** A character recipe's set: what the worker draws and how the sheet is laid out. */
@@ -183,6 +194,7 @@ function resolveRecipe(recipe: Recipe, defaults: z.infer<typeof DefaultsSchema>)
       ...character,
       animations: character.animations.map(({ name, frames }) => ({ name, frames })),
     },
+    reference: r.reference,
   }) as RecipeGeneration;
   const processing = defined({
     style: r.style,
@@ -233,7 +245,7 @@ export function parseRecipes(
     );
   }
   const seen = new Set<string>();
-  return parsed.data.sprites.map((recipe, i) => {
+  const resolved = parsed.data.sprites.map((recipe, i) => {
     try {
       assertSafeRelativeName(recipe.name);
     } catch (err) {
@@ -267,6 +279,32 @@ export function parseRecipes(
         `${file} sprites[${i}] ("${recipe.name}"): a kind: character entry takes animations: [{name, frames}], not frames or tileset`,
       );
     }
+    if (
+      recipe.reference !== undefined &&
+      (recipe.kind === 'character' || recipe.frames !== undefined || recipe.tileset !== undefined)
+    ) {
+      throw new DaemonError(
+        'VALIDATION',
+        `${file} sprites[${i}] ("${recipe.name}"): reference makes one sprite; remove reference, or kind: character / frames / tileset`,
+      );
+    }
+    for (const [j, ref] of (recipe.reference ?? []).entries()) {
+      const at = lineOf?.(['sprites', i, 'reference', j]);
+      try {
+        assertSafeRelativeName(ref, 'reference');
+      } catch (err) {
+        throw new DaemonError(
+          'VALIDATION',
+          `${file}${at ? `:${at}` : ''} sprites[${i}].reference[${j}] ("${recipe.name}"): ${errorMessage(err)}`,
+        );
+      }
+      if (ref === recipe.name) {
+        throw new DaemonError(
+          'VALIDATION',
+          `${file}${at ? `:${at}` : ''} sprites[${i}].reference[${j}] ("${recipe.name}"): a sprite cannot reference itself; name another sprite`,
+        );
+      }
+    }
     if (recipe.frames !== undefined && recipe.tileset !== undefined) {
       throw new DaemonError(
         'VALIDATION',
@@ -275,6 +313,44 @@ export function parseRecipes(
     }
     return resolveRecipe(recipe, parsed.data.defaults ?? {});
   });
+  referenceWaves(resolved); // a cycle is a recipe error, reported when the file is read
+  return resolved;
+}
+
+/**
+ * Recipes grouped into rebuild waves: a recipe comes after every recipe it references
+ * (references to sprites that are not recipes are read from the manifest). Throws
+ * DaemonError('VALIDATION') naming a reference cycle.
+ */
+export function referenceWaves(recipes: readonly ResolvedRecipe[]): ResolvedRecipe[][] {
+  const byName = new Map(recipes.map((r) => [r.name, r]));
+  const depth = new Map<string, number>();
+  const visit = (r: ResolvedRecipe, path: string[]): number => {
+    const known = depth.get(r.name);
+    if (known !== undefined) return known;
+    if (path.includes(r.name)) {
+      const cycle = [...path.slice(path.indexOf(r.name)), r.name].join(' → ');
+      throw new DaemonError(
+        'VALIDATION',
+        `recipe references form a cycle: ${cycle}; a sprite's reference must be built before it, so remove one of these references`,
+      );
+    }
+    let d = 0;
+    for (const ref of r.generation.reference ?? []) {
+      const target = byName.get(ref);
+      if (target !== undefined) d = Math.max(d, visit(target, [...path, r.name]) + 1);
+    }
+    depth.set(r.name, d);
+    return d;
+  };
+  const waves: ResolvedRecipe[][] = [];
+  for (const r of recipes) {
+    const d = visit(r, []);
+    const wave = waves[d] ?? [];
+    wave.push(r);
+    waves[d] = wave;
+  }
+  return waves.filter((w) => w !== undefined);
 }
 
 /** Read, parse (YAML or JSON) and validate a recipe file. Throws VALIDATION with file:line. */

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { ProcessedAsset, RebuildOptions } from '../assets/rebuild.js';
+import type { ProcessedAsset, RebuildOptions, ReferenceInput } from '../assets/rebuild.js';
 import type { ProcessSettings, RecipeGeneration } from '../assets/recipes.js';
 import { workerEndpoints } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -25,7 +25,10 @@ export async function createRebuildWiring(
   pool: GenerationBackend,
   assetsRoot: string | undefined = config.deployment.bevy_assets_base,
 ): Promise<RebuildWiring> {
-  const sprites = await import('../sprites/index.js');
+  const [sprites, conditioning] = await Promise.all([
+    import('../sprites/index.js'),
+    import('../sprites/conditioning.js'),
+  ]);
   const { randomUUID } = await import('node:crypto');
   const g = config.generation;
   // palette: project — the colours of the sprites deployed so far (the recipe's own old one too)
@@ -41,7 +44,11 @@ export async function createRebuildWiring(
   return {
     pipelineVersion: sprites.PIPELINE_VERSION,
     concurrency: Math.max(2, workerEndpoints(config).length),
-    async generate(p: RecipeGeneration, name: string): Promise<Buffer> {
+    async generate(
+      p: RecipeGeneration,
+      name: string,
+      references: ReferenceInput[] = [],
+    ): Promise<Buffer> {
       if (p.character !== undefined) {
         const { generateCharacterRaw } = await import('./character-raw.js');
         const layout = sprites.characterLayout(
@@ -82,6 +89,18 @@ export async function createRebuildWiring(
           style: p.style,
           animationFrames: p.frames,
           tilesetGrid: p.tileset ? [p.tileset.columns, p.tileset.rows] : undefined,
+          // recipe `reference:` (issue 15): sent only to workers that list reference_images
+          referenceImages:
+            references.length === 0
+              ? undefined
+              : await Promise.all(
+                  references.map(async (r) =>
+                    conditioning.toGenerationImage(
+                      (await conditioning.spriteTraits(r.png)).image,
+                      p.resolution,
+                    ),
+                  ),
+                ),
         },
         { jobId: randomUUID() },
       );
@@ -92,7 +111,12 @@ export async function createRebuildWiring(
         `generating "${name}" ${outcome.status === 'failed' ? `failed: ${outcome.error}` : 'was cancelled'}`,
       );
     },
-    async process(raw: Buffer, s: ProcessSettings, name: string): Promise<ProcessedAsset> {
+    async process(
+      raw: Buffer,
+      s: ProcessSettings,
+      name: string,
+      references: ReferenceInput[] = [],
+    ): Promise<ProcessedAsset> {
       const palette = s.palette === PROJECT_PALETTE ? await projectColours(name) : s.palette;
       const options = {
         ...(s.style ? { style: s.style } : {}),
@@ -100,6 +124,32 @@ export async function createRebuildWiring(
         ...(palette ? { palette } : {}),
         ...s.postprocess,
       } as Parameters<typeof sprites.processSprite>[1];
+      const first = references[0];
+      if (first !== undefined && s.frames === undefined && s.tileset === undefined) {
+        // the first reference's size, palette and anchor unless the recipe sets size / palette
+        const ref = await conditioning.spriteTraits(first.png);
+        const size: [number, number] = s.size ?? [ref.width, ref.height];
+        const r = await sprites.processSprite(raw, {
+          ...options,
+          logicalSize: size,
+          canvas: size,
+          ...(palette === undefined && ref.palette.length > 0
+            ? { palette: ref.palette, colours: Math.min(256, ref.palette.length) }
+            : {}),
+        });
+        const anchored =
+          size[0] === ref.width && size[1] === ref.height && ref.anchor !== undefined
+            ? await conditioning.finishConditioned(r.png, { anchor: ref.anchor })
+            : { png: r.png, width: r.width, height: r.height };
+        return {
+          png: anchored.png,
+          width: anchored.width,
+          height: anchored.height,
+          kind: 'sprite',
+          settings: { ...r.settings, reference: references.map((x) => x.name) },
+          pipelineVersion: r.pipelineVersion,
+        };
+      }
       if (s.character !== undefined) {
         const layout = sprites.characterLayout(
           s.character.directions,
