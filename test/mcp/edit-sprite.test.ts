@@ -198,4 +198,31 @@ describe('edit_sprite (MCP edge)', () => {
         used.add(`${out.data[p]},${out.data[p + 1]},${out.data[p + 2]}`);
     expect([...used].filter((c) => c !== '200,40,40' && c !== '40,60,200')).toEqual([]);
   });
+
+  it('generate_batch reads reference once for every prompt, and refuses a bad one once', async () => {
+    h = await inMemoryHarness();
+    await deployHero();
+    const bad = await h.call('generate_batch', {
+      prompts: ['knight a', 'knight b'],
+      reference: ['nope'],
+    });
+    expect(bad.isError).toBe(true);
+    expect(text(bad).split('Validation error in reference[0]')).toHaveLength(2);
+    expect(text(bad)).toContain('no sprite "nope" is deployed');
+    expect(h.generation.submitted).toBe(0);
+
+    const r = await h.call('generate_batch', {
+      prompts: ['knight a', 'knight b'],
+      reference: ['hero'],
+      seed: 4,
+    });
+    expect(r.isError, text(r)).toBeFalsy();
+    const s = r.structuredContent as { status: string; output_paths: string[] };
+    expect(s.status).toBe('success');
+    for (const path of s.output_paths) {
+      const img = await rgba(await readFile(path));
+      expect([img.width, img.height]).toEqual([16, 16]);
+    }
+    expect(h.generation.params.map((p) => p.referenceImages?.length)).toEqual([1, 1]);
+  });
 });

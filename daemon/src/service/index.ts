@@ -7,6 +7,7 @@ import { DaemonError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { PendingJobs } from '../worker-client/pending-jobs.js';
 import { type CharacterRequest, startCharacter } from './character.js';
+import { withConditioning } from './conditioning.js';
 import type { ServiceContext } from './context.js';
 import {
   type DeploySpriteInput,
@@ -164,6 +165,15 @@ export class SpriteService {
     if (this.closed)
       throw new DaemonError('NOT_READY', 'the daemon is shutting down; retry shortly');
     return startCharacter(this.ctx, request);
+  }
+
+  /**
+   * A request's `reference` / `init_image` read (through the jail) and turned into its
+   * conditioning once, e.g. for every prompt of a batch. Requests without them come back
+   * as they are. Throws DaemonError('VALIDATION') naming every bad field.
+   */
+  async withConditioning(request: SpriteRequest): Promise<SpriteRequest> {
+    return withConditioning(this.ctx, request);
   }
 
   /**

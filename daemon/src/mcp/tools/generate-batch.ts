@@ -80,6 +80,16 @@ export function generateBatchTool(config: Config) {
       const startedMs = Date.now();
       const jobIds: (string | null)[] = [];
       const errors: string[] = [];
+      // reference / init_image are read and checked once for every prompt (one error, not N)
+      const base = await ctx.service.withConditioning(
+        toGenerationRequest(ctx.config, {
+          ...args,
+          prompt: '',
+          thumbnail: false,
+          thumbnail_size: 0,
+          output_path: undefined,
+        }),
+      );
       // Submit everything first: the pool spreads the jobs over the workers.
       const submissions = args.prompts.map(async (raw, i) => {
         const checked = prompt.safeParse(raw);
@@ -91,15 +101,7 @@ export function generateBatchTool(config: Config) {
           return { i, error: `Prompt ${i}: ${msg}` };
         }
         try {
-          const view = await ctx.service.startGeneration(
-            toGenerationRequest(ctx.config, {
-              ...args,
-              prompt: checked.data,
-              thumbnail: false,
-              thumbnail_size: 0,
-              output_path: undefined,
-            }),
-          );
+          const view = await ctx.service.startGeneration({ ...base, prompt: checked.data });
           return { i, jobId: view.jobId };
         } catch (err) {
           return { i, error: `Prompt ${i}: ${errorText(err)}` };
