@@ -181,7 +181,6 @@ export async function startEdit(ctx: ServiceContext, edit: EditRequest): Promise
       initImage,
       strength,
       mask: maskImage,
-      anchor: source.anchor,
       composite: { original: source.image, mask: spriteMask },
       key: conditioningKey({ initImage, strength, mask: maskImage }),
     },

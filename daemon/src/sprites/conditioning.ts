@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { DaemonError } from '../errors.js';
-import { frameAnchor, placeOnAnchor } from './anchor.js';
+import { type Anchor, frameAnchor, placeOnAnchor } from './anchor.js';
 import { decodeImage, encodePng } from './decode.js';
 import { usedPalette } from './pipeline.js';
 import type { RawImage } from './raw-image.js';
@@ -165,9 +165,29 @@ export async function maskToGenerationImage(
     .toBuffer();
 }
 
+/** `img` with the masked pixels made transparent. */
+function outsideMask(img: RawImage, mask: Uint8Array): RawImage {
+  const data = new Uint8Array(img.data);
+  for (let p = 0; p < mask.length; p++) if (mask[p]) data[p * 4 + 3] = 0;
+  return { data, width: img.width, height: img.height };
+}
+
+/** The anchors [new, original] an edit is aligned on: outside the mask, else the whole figures. */
+function alignment(
+  img: RawImage,
+  original: RawImage,
+  mask: Uint8Array,
+): [Anchor | undefined, Anchor | undefined] {
+  if (img.width !== original.width || img.height !== original.height) return [undefined, undefined];
+  const a = frameAnchor(outsideMask(img, mask));
+  const b = frameAnchor(outsideMask(original, mask));
+  if (a !== undefined && b !== undefined) return [a, b];
+  return [frameAnchor(img), frameAnchor(original)];
+}
+
 /** What to do to a post-processed conditioned result. */
 export interface FinishConditioned {
-  /** Place the new figure so its anchor lands here (the source's anchor). */
+  /** Place the new figure so its anchor lands here (the source's anchor; an edit aligns on its original instead). */
   anchor?: { x: number; y: number } | undefined;
   /** An edit: outside `mask` every pixel is the original's, byte for byte. */
   composite?: { original: RawImage; mask: Uint8Array } | undefined;
@@ -184,19 +204,20 @@ export async function finishConditioned(
   finish: FinishConditioned,
 ): Promise<{ png: Buffer; width: number; height: number; palette: string[] }> {
   let img: RawImage = await decodeImage(processed);
-  if (finish.anchor !== undefined) {
-    const a = frameAnchor(img);
-    if (a !== undefined) {
-      img = placeOnAnchor(img, a, {
-        width: img.width,
-        height: img.height,
-        x: finish.anchor.x,
-        y: finish.anchor.y,
-        grew: false,
-      });
-    }
-  }
   const c = finish.composite;
+  // an edit is aligned on what it keeps: the anchors of the parts outside the mask (a
+  // repainted head or cape must not move the figure); without any, on the whole figures
+  const [from, to] =
+    c !== undefined ? alignment(img, c.original, c.mask) : [frameAnchor(img), finish.anchor];
+  if (from !== undefined && to !== undefined && (from.x !== to.x || from.y !== to.y)) {
+    img = placeOnAnchor(img, from, {
+      width: img.width,
+      height: img.height,
+      x: to.x,
+      y: to.y,
+      grew: false,
+    });
+  }
   if (c !== undefined) {
     if (c.original.width !== img.width || c.original.height !== img.height) {
       throw new DaemonError(
