@@ -70,6 +70,13 @@ function opaqueColours(img: { data: Uint8Array }): Set<string> {
   return out;
 }
 
+function lowestOpaqueRow(img: { data: Uint8Array; width: number; height: number }): number {
+  for (let y = img.height - 1; y >= 0; y--)
+    for (let x = 0; x < img.width; x++)
+      if ((img.data[(y * img.width + x) * 4 + 3] as number) >= 128) return y;
+  return -1;
+}
+
 async function manifestEntry(name: string) {
   const m = JSON.parse(await readFile(join(dir, 'assets', 'asset_manifest.json'), 'utf8')) as {
     sprites: { name: string; revision: number; path: string }[];
@@ -144,6 +151,31 @@ describe('image-conditioned generation against the embedded worker', () => {
     const used = [...opaqueColours(out)];
     expect(used.length).toBeGreaterThan(0);
     expect(used.filter((c) => !allowed.has(c))).toEqual([]);
+    // the same anchor: feet on the reference's feet row
+    expect(lowestOpaqueRow(out)).toBe(lowestOpaqueRow(ref));
+  });
+
+  it('a recipe with reference: is built after its reference, in its size and palette, and redone when it changes', async () => {
+    const recipes = (cape: string) =>
+      `version: 1\nsprites:\n  - name: mage_walk\n    prompt: mage walking\n    reference: [mage]\n  - name: mage\n    prompt: mage with a ${cape} cape\n    size: [24, 24]\n    seed: 2\n`;
+    await writeFile(join(dir, 'sprites.yaml'), recipes('red'));
+    const first = await daemon.call('rebuild_sprites', {});
+    const report = first.structuredContent as { rebuilt: string[]; failed: unknown[] };
+    expect(report.failed, JSON.stringify(first.content)).toEqual([]);
+    expect(report.rebuilt).toEqual(['mage', 'mage_walk']);
+    const mage = await rgba(join(dir, 'assets', (await manifestEntry('mage'))?.path ?? ''));
+    const walk = await rgba(join(dir, 'assets', (await manifestEntry('mage_walk'))?.path ?? ''));
+    expect([walk.width, walk.height]).toEqual([24, 24]);
+    const allowed = opaqueColours(mage);
+    expect([...opaqueColours(walk)].filter((c) => !allowed.has(c))).toEqual([]);
+
+    await writeFile(join(dir, 'sprites.yaml'), recipes('green'));
+    const again = (await daemon.call('rebuild_sprites', {})).structuredContent as {
+      rebuilt: string[];
+      reasons: Record<string, string>;
+    };
+    expect(again.rebuilt).toEqual(['mage', 'mage_walk']);
+    expect(again.reasons.mage_walk).toBe('reference mage changed');
   });
 
   it('refuses hostile names and paths, naming every bad field at once', async () => {
