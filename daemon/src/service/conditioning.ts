@@ -234,13 +234,14 @@ export async function withConditioning(
   const root = needsRoot ? await assetsRootOr(ctx, request.assetsDir, problems) : undefined;
   const sheetAdvice =
     'a reference must be one sprite; reference a single deployed sprite, or a PNG path of one frame';
-  const readOne = async (value: string, field: string) => {
+  const readOne = async (value: string, field: string, pathOnly = false) => {
     try {
-      const read = isPngPath(value)
-        ? await readJailedFile(ctx, value, field, root)
-        : root === undefined
-          ? undefined
-          : await readDeployedByName(ctx, value, field, root, sheetAdvice);
+      const read =
+        pathOnly || isPngPath(value)
+          ? await readJailedFile(ctx, value, field, root)
+          : root === undefined
+            ? undefined
+            : await readDeployedByName(ctx, value, field, root, sheetAdvice);
       return read === undefined ? undefined : await traitsOr(read.bytes, field, problems);
     } catch (err) {
       if (!isDaemonError(err)) throw err;
@@ -254,7 +255,7 @@ export async function withConditioning(
   const init =
     request.initImagePath === undefined
       ? undefined
-      : await readOne(request.initImagePath, 'init_image');
+      : await readOne(request.initImagePath, 'init_image', true);
   problems.throwIfAny();
   const { toGenerationImage, MAX_SPRITE_SIDE } = await import('../sprites/conditioning.js');
   const initIsSprite =

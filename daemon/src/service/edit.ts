@@ -106,6 +106,16 @@ export async function startEdit(ctx: ServiceContext, edit: EditRequest): Promise
     if (!isDaemonError(err)) throw err;
     problems.addError(field, err);
   }
+  if (
+    source !== undefined &&
+    (source.width > edit.resolution[0] || source.height > edit.resolution[1])
+  ) {
+    problems.add(
+      field,
+      `the sprite is ${source.width}×${source.height}, larger than the generation size ${edit.resolution.join('×')}; edit a sprite-sized PNG (the post-processed output_path, not a raw_path) or pick a larger resolution`,
+    );
+    source = undefined;
+  }
   let mask: Uint8Array | undefined;
   if (source !== undefined && edit.mask !== undefined) {
     const { x, y, width, height } = edit.mask;
