@@ -177,6 +177,18 @@ describe('edit_sprite (MCP edge)', () => {
     expect(text(lone)).toContain('Validation error in strength');
     expect(text(lone)).toContain('init_image');
 
+    // a small file of too many pixels (a decompression bomb) is refused before it is expanded
+    await writeFile(
+      join(h.dir, 'bomb.png'),
+      await sharp({ create: { width: 5000, height: 5000, channels: 3, background: '#000' } })
+        .png({ palette: true, colours: 2 })
+        .toBuffer(),
+    );
+    const bomb = await h.call('generate_sprite', { prompt: 'knight', init_image: 'bomb.png' });
+    expect(bomb.isError).toBe(true);
+    expect(text(bomb)).toContain('Validation error in init_image');
+    expect(text(bomb)).toContain('over the limit');
+
     const path = join(h.dir, 'start.png');
     await writeFile(path, await spritePng());
     const r = await h.call('generate_sprite', {

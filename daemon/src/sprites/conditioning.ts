@@ -31,6 +31,9 @@ export interface SpriteTraits {
   anchor: { x: number; y: number } | undefined;
 }
 
+/** Largest input picture (sprite, init image, reference, mask): 4096×4096; a worker's image is 1024×1024. */
+export const MAX_INPUT_PIXELS = 4096 * 4096;
+
 /** Sprites at most this big on both sides are taken as sprites (size, palette, anchor kept). */
 export const MAX_SPRITE_SIDE = 256;
 
@@ -38,7 +41,7 @@ export const MAX_SPRITE_SIDE = 256;
 export async function spriteTraits(
   png: Buffer | Uint8Array,
 ): Promise<SpriteTraits & { image: RawImage }> {
-  const image = await decodeImage(png);
+  const image = await decodeImage(png, { maxInputPixels: MAX_INPUT_PIXELS });
   const a = frameAnchor(image);
   return {
     image,
@@ -122,7 +125,7 @@ export async function maskFromImage(
   width: number,
   height: number,
 ): Promise<Uint8Array> {
-  let img = await decodeImage(png);
+  let img = await decodeImage(png, { maxInputPixels: MAX_INPUT_PIXELS });
   if (img.width !== width || img.height !== height) {
     const { data, info } = await sharp(Buffer.from(img.data), {
       raw: { width: img.width, height: img.height, channels: 4 },
