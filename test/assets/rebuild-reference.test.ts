@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type ProcessedAsset,
   type ReferenceInput,
@@ -10,6 +9,7 @@ import {
 import type { RecipeGeneration } from '../../daemon/src/assets/recipes.js';
 import { loadRecipes, parseRecipes } from '../../daemon/src/assets/recipes.js';
 import { makePng } from '../support/png.js';
+import { tempDir } from '../support/temp-dir.js';
 
 // Recipes with `reference:` (issue 15): a referenced sprite is rebuilt before its
 // dependants, which are given its deployed PNG; a change to it marks them stale.
@@ -21,14 +21,13 @@ let order: string[];
 let given: Record<string, string[]>;
 
 beforeEach(() => {
-  base = mkdtempSync(join(tmpdir(), 'dgx-rebuild-ref-'));
+  base = tempDir('dgx-rebuild-ref-');
   root = join(base, 'assets');
   recipeFile = join(base, 'sprites.yaml');
   mkdirSync(root);
   order = [];
   given = {};
 });
-afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 // listed dependants-first on purpose: the file order must not decide the build order
 const recipes = (heroPrompt: string) => `

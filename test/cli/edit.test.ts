@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
+import { suiteTempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../daemon/dist/cli.js');
@@ -15,7 +15,7 @@ const CLI = resolve(import.meta.dirname, '../../daemon/dist/cli.js');
 // `dgx-pixels edit` (built CLI) against the embedded procedural worker over real ZeroMQ:
 // the same service as edit_sprite; a bad flag set is refused with every bad flag at once.
 
-let dir: string;
+const dir = suiteTempDir('dgx-cli-edit-');
 let assets: string;
 let worker: RunningWorker;
 let env: NodeJS.ProcessEnv;
@@ -32,7 +32,6 @@ async function rgba(path: string) {
 
 beforeAll(async () => {
   expect(existsSync(CLI), `${CLI} is missing: run npm run build`).toBe(true);
-  dir = await mkdtemp(join(tmpdir(), 'dgx-cli-edit-'));
   assets = join(dir, 'assets');
   await mkdir(assets);
   worker = await startWorker({
@@ -65,7 +64,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('dgx-pixels edit', () => {

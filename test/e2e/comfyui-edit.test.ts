@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { PACKAGE_ROOT } from '../../daemon/src/config/load.js';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { type FakeComfyUI, startFakeComfyUI } from '../support/fake-comfyui.js';
+import { suiteTempDir } from '../support/temp-dir.js';
 import { type Daemon, startDaemon } from './support/daemon.js';
 
 // edit_sprite end to end through the ComfyUI engine: SDK client → built daemon (stdio) →
@@ -26,13 +26,12 @@ const ENV = {
 
 type Graph = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 
-let dir: string;
+const dir = suiteTempDir('dgx-e2e-comfy-edit-');
 let comfy: FakeComfyUI;
 let worker: RunningWorker;
 let daemon: Daemon;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-e2e-comfy-edit-'));
   await mkdir(join(dir, 'assets'));
   comfy = await startFakeComfyUI();
   worker = await startWorker({
@@ -49,7 +48,6 @@ afterAll(async () => {
   await daemon?.close().catch(() => undefined);
   await worker?.close();
   await comfy?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function rgba(path: string) {

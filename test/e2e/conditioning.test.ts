@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
+import { suiteTempDir, tempDir } from '../support/temp-dir.js';
 import { type Daemon, startDaemon } from './support/daemon.js';
 
 // Image-conditioned generation (issue 15) through the SDK client against the built daemon
@@ -30,12 +30,11 @@ type Result = {
   revision?: number;
 };
 
-let dir: string;
+const dir = suiteTempDir('dgx-e2e-conditioning-', { keep: process.env.KEEP_E2E !== undefined });
 let worker: RunningWorker;
 let daemon: Daemon;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dgx-e2e-conditioning-'));
   await mkdir(join(dir, 'assets'));
   worker = await startWorker({
     req: 'tcp://127.0.0.1:*',
@@ -49,7 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.close().catch(() => undefined);
   await worker?.close();
-  if (process.env.KEEP_E2E === undefined) await rm(dir, { recursive: true, force: true });
 });
 
 async function rgba(path: string) {
@@ -179,48 +177,44 @@ describe('image-conditioned generation against the embedded worker', () => {
   });
 
   it('refuses hostile names and paths, naming every bad field at once', async () => {
-    const outside = await mkdtemp(join(tmpdir(), 'dgx-outside-'));
-    try {
-      await writeFile(
-        join(outside, 'secret.png'),
-        await readFile(join(dir, 'assets', 'sprites', 'hero.png')),
-      );
-      await symlink(join(outside, 'secret.png'), join(dir, 'assets', 'link.png'));
-      const r = await call(daemon, 'generate_sprite', {
-        prompt: 'knight walking',
-        reference: ['../x', join(dir, 'assets', 'link.png'), join(outside, 'secret.png')],
-        init_image: '/etc/passwd',
-      });
-      expect(r.res.isError).toBe(true);
-      expect(r.text).toContain('Validation error in reference[0]');
-      expect(r.text).toContain('".." segments are not allowed');
-      expect(r.text).toContain('Validation error in reference[1]');
-      expect(r.text).toContain('symlink');
-      expect(r.text).toContain('Validation error in reference[2]');
-      expect(r.text).toContain('Validation error in init_image');
-      expect(r.text).toContain('outside the project');
+    const outside = tempDir('dgx-outside-');
+    await writeFile(
+      join(outside, 'secret.png'),
+      await readFile(join(dir, 'assets', 'sprites', 'hero.png')),
+    );
+    await symlink(join(outside, 'secret.png'), join(dir, 'assets', 'link.png'));
+    const r = await call(daemon, 'generate_sprite', {
+      prompt: 'knight walking',
+      reference: ['../x', join(dir, 'assets', 'link.png'), join(outside, 'secret.png')],
+      init_image: '/etc/passwd',
+    });
+    expect(r.res.isError).toBe(true);
+    expect(r.text).toContain('Validation error in reference[0]');
+    expect(r.text).toContain('".." segments are not allowed');
+    expect(r.text).toContain('Validation error in reference[1]');
+    expect(r.text).toContain('symlink');
+    expect(r.text).toContain('Validation error in reference[2]');
+    expect(r.text).toContain('Validation error in init_image');
+    expect(r.text).toContain('outside the project');
 
-      const nul = await call(daemon, 'edit_sprite', {
-        name: 'hero\0x',
-        prompt: 'a hat',
-        mask_path: 'a\0.png',
-      });
-      expect(nul.res.isError).toBe(true);
-      expect(nul.text).toContain('Validation error in name');
-      expect(nul.text).toContain('Validation error in mask_path');
+    const nul = await call(daemon, 'edit_sprite', {
+      name: 'hero\0x',
+      prompt: 'a hat',
+      mask_path: 'a\0.png',
+    });
+    expect(nul.res.isError).toBe(true);
+    expect(nul.text).toContain('Validation error in name');
+    expect(nul.text).toContain('Validation error in mask_path');
 
-      const mask = await call(daemon, 'edit_sprite', {
-        name: 'hero',
-        prompt: 'a hat',
-        mask: { x: 30, y: 0, width: 8, height: 8 },
-      });
-      expect(mask.res.isError).toBe(true);
-      expect(mask.text).toContain('Validation error in mask');
-      expect(mask.text).toContain('32×32');
-      expect((await manifestEntry('hero'))?.revision).toBe(2);
-    } finally {
-      await rm(outside, { recursive: true, force: true });
-    }
+    const mask = await call(daemon, 'edit_sprite', {
+      name: 'hero',
+      prompt: 'a hat',
+      mask: { x: 30, y: 0, width: 8, height: 8 },
+    });
+    expect(mask.res.isError).toBe(true);
+    expect(mask.text).toContain('Validation error in mask');
+    expect(mask.text).toContain('32×32');
+    expect((await manifestEntry('hero'))?.revision).toBe(2);
   });
 });
 
