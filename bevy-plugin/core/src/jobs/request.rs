@@ -99,6 +99,44 @@ impl GenerateRequest {
         self.outline = Some(on);
         self
     }
+    /// An edit of the deployed sprite `name` (`edit_sprite`): repaint what `prompt` says
+    /// inside the mask (set it with [`GenerateRequest::mask`]; without one the whole sprite
+    /// may change, by [`GenerateRequest::strength`]). Every pixel outside the mask stays the
+    /// same, byte for byte; the result is a new revision of the same sprite, so the game
+    /// hot-reloads it like any other.
+    pub fn edit(name: impl Into<String>, prompt: impl Into<String>) -> Self {
+        let mut request = Self::sprite(name, prompt);
+        request.tool = "edit_sprite";
+        request
+    }
+
+    /// For an edit: the rectangle to repaint, in sprite pixels.
+    pub fn mask(mut self, x: u32, y: u32, width: u32, height: u32) -> Self {
+        self.extra.insert(
+            "mask".into(),
+            json!({"x": x, "y": y, "width": width, "height": height}),
+        );
+        self
+    }
+
+    /// How much may change, 0..1 (an edit's repaint, or a generation from an init image).
+    pub fn strength(mut self, strength: f64) -> Self {
+        self.extra.insert("strength".into(), json!(strength));
+        self
+    }
+
+    /// Deployed sprites (manifest names) or PNG paths the new sprite must match: the same
+    /// character, palette and size (image-conditioned generation; the worker must support it).
+    pub fn reference<I, S>(mut self, sprites: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let list: Vec<Value> = sprites.into_iter().map(|s| json!(s.into())).collect();
+        self.extra.insert("reference".into(), Value::Array(list));
+        self
+    }
+
     /// Sets any other tool argument.
     pub fn arg(mut self, key: impl Into<String>, value: Value) -> Self {
         self.extra.insert(key.into(), value);
@@ -170,5 +208,27 @@ mod tests {
                    "size": [32, 32], "directions": 4,
                    "animations": [{"name": "walk", "frames": 4}, {"name": "idle", "frames": 2}]})
         );
+    }
+
+    #[test]
+    fn an_edit_goes_to_edit_sprite_with_its_mask_and_strength() {
+        let req = GenerateRequest::edit("potion", "a golden cork")
+            .mask(4, 0, 8, 6)
+            .strength(0.75)
+            .seed(7);
+        assert_eq!(req.tool, "edit_sprite");
+        assert_eq!(
+            req.to_arguments(0.0),
+            json!({"prompt": "a golden cork", "name": "potion", "deploy": true, "wait_s": 0.0,
+                   "mask": {"x": 4, "y": 0, "width": 8, "height": 6}, "strength": 0.75,
+                   "seed": 7})
+        );
+    }
+
+    #[test]
+    fn a_reference_lists_the_sprites_to_match() {
+        let req = GenerateRequest::sprite("hero_red", "the knight in red").reference(["hero"]);
+        assert_eq!(req.to_arguments(0.0)["reference"], json!(["hero"]));
+        assert_eq!(req.tool, "generate_sprite");
     }
 }
