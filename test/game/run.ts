@@ -61,6 +61,7 @@ interface Report {
   failure: string | null;
   hero_frames_after_manifest_event: number | null;
   editor_prompt: string;
+  edit: { mask: number[]; changed_inside: number; changed_outside: number } | null;
   latency: {
     deploy_to_bevy: Summary;
     deploy_frames_after_manifest_event: number[];
@@ -251,8 +252,8 @@ async function main(): Promise<number> {
       check('before.png does not show it', before < 0.9, `${(before * 100).toFixed(2)} %`);
       const meta = await sharp(join(out, 'after.png')).metadata();
       check(
-        'screenshots are the 800×450 window',
-        meta.width === 800 && meta.height === 450,
+        'screenshots are the 800×600 window',
+        meta.width === 800 && meta.height === 600,
         `${meta.width}×${meta.height}`,
       );
     }
@@ -260,6 +261,14 @@ async function main(): Promise<number> {
       'the editor sent the typed prompt',
       report.editor_prompt === 'a red potion bottle',
       report.editor_prompt,
+    );
+    const edit = report.edit;
+    check(
+      'an edit through the editor (Edit…, drag, prompt, Apply) keeps every pixel outside the region',
+      edit !== null && edit.changed_outside === 0 && edit.changed_inside > 0,
+      edit === null
+        ? 'no edit reported'
+        : `region ${edit.mask.join(',')}: ${edit.changed_inside} changed inside, ${edit.changed_outside} outside`,
     );
     if (existsSync(join(out, 'editor.png'))) {
       // The panel sits at the top left: there, hardly a pixel is the game's clear colour.
@@ -388,7 +397,7 @@ function latencyTable(report: Report): string {
   const afterEvent = [...report.latency.deploy_frames_after_manifest_event].sort((a, b) => a - b);
   const pick = (p: number) => afterEvent[Math.round(p * (afterEvent.length - 1))];
   return [
-    `Measured by \`npm run test:game\` (Xvfb + Mesa lavapipe, 800×450, debug build), ${new Date().toISOString().slice(0, 10)}, ${ours.n} deploys each, p50 / p99:`,
+    `Measured by \`npm run test:game\` (Xvfb + Mesa lavapipe, 800×600, debug build), ${new Date().toISOString().slice(0, 10)}, ${ours.n} deploys each, p50 / p99:`,
     '',
     '| path | deploy → first rendered frame showing it | ratio (ms p50) |',
     '|---|---|---|',

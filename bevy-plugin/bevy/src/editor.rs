@@ -6,7 +6,9 @@ use std::collections::HashSet;
 
 use bevy::prelude::*;
 use bevy_egui::{egui, EguiContexts, EguiPlugin, EguiPrimaryContextPass, EguiTextureHandle};
-use bevy_plugin_core::{regenerate_request, Catalog, DaemonStatus, GenerateRequest, JobState};
+use bevy_plugin_core::{
+    regenerate_request, Catalog, DaemonStatus, GenerateRequest, JobState, SpriteKind,
+};
 
 use crate::param::SpriteGen;
 
@@ -33,6 +35,13 @@ pub struct SpriteGenEditorLayout {
     pub generate: Option<Rect>,
     /// The panel itself.
     pub window: Option<Rect>,
+    /// Each deployed sprite's "Edit…" button in the gallery, by manifest name.
+    pub edit_buttons: Vec<(String, Rect)>,
+    /// The edit window's picture (drag on it to choose the region to repaint), its prompt
+    /// field and its "Apply edit" button, while an edit window is open.
+    pub edit_picture: Option<Rect>,
+    pub edit_prompt: Option<Rect>,
+    pub edit_apply: Option<Rect>,
 }
 
 fn to_rect(r: egui::Rect) -> Rect {
@@ -48,6 +57,41 @@ struct EditorForm {
     palette: String,
     size: u32,
     frames: u32,
+    /// The open edit window, if any.
+    edit: Option<EditForm>,
+}
+
+/// An edit of one deployed sprite (`edit_sprite`): a prompt, the region to repaint (sprite
+/// pixels, dragged on the picture; none = the whole sprite), and how much may change.
+struct EditForm {
+    name: String,
+    prompt: String,
+    strength: f32,
+    /// Drag start, in sprite pixels.
+    anchor: Option<(u32, u32)>,
+    /// x, y, width, height in sprite pixels.
+    mask: Option<(u32, u32, u32, u32)>,
+}
+
+impl EditForm {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            prompt: String::new(),
+            strength: 0.8,
+            anchor: None,
+            mask: None,
+        }
+    }
+
+    fn request(&self) -> GenerateRequest {
+        let request = GenerateRequest::edit(self.name.as_str(), self.prompt.trim())
+            .strength(f64::from(self.strength));
+        match self.mask {
+            Some((x, y, w, h)) => request.mask(x, y, w, h),
+            None => request,
+        }
+    }
 }
 
 impl Default for EditorForm {
@@ -59,6 +103,7 @@ impl Default for EditorForm {
             palette: String::new(),
             size: 32,
             frames: 1,
+            edit: None,
         }
     }
 }
@@ -79,12 +124,15 @@ impl EditorForm {
 }
 
 const THUMB: f32 = 48.0;
+/// The edit window's picture is at most this many points on its longer side.
+const EDIT_PICTURE: f32 = 192.0;
 
 fn sprite_gen_panel(
     mut contexts: EguiContexts,
     mut form: ResMut<EditorForm>,
     mut layout: ResMut<SpriteGenEditorLayout>,
     mut registered: Local<HashSet<AssetId<Image>>>,
+    images: Res<Assets<Image>>,
     sprite_gen: SpriteGen,
 ) -> Result {
     // Thumbnails must be registered before borrowing the context. Weak ids: the gallery never
@@ -109,6 +157,16 @@ fn sprite_gen_panel(
     }
     *registered = shown;
     let catalog = sprite_gen.catalog();
+    let edit_texture = form.edit.as_ref().and_then(|edit| {
+        let sprite = sprite_gen.sprite(&edit.name)?;
+        let image = images.get(&sprite.image)?;
+        let size = image.size();
+        Some((
+            contexts.add_image(EguiTextureHandle::Weak(sprite.image.id())),
+            size,
+        ))
+    });
+    layout.edit_buttons.clear();
     let ctx = contexts.ctx_mut()?;
     let window = egui::Window::new("AI sprites")
         .default_pos([8.0, 8.0])
@@ -206,13 +264,113 @@ fn sprite_gen_panel(
                                         sprite_gen.generate(request);
                                     }
                                 }
+                                // an edit repaints part of one picture; sheets are left out
+                                let single = thumb.is_some()
+                                    && matches!(entry.kind, None | Some(SpriteKind::Sprite));
+                                let edit =
+                                    ui.add_enabled(ready && single, egui::Button::new("Edit…"));
+                                layout
+                                    .edit_buttons
+                                    .push((entry.name.clone(), to_rect(edit.rect)));
+                                if edit.clicked() {
+                                    form.edit = Some(EditForm::new(&entry.name));
+                                }
                             });
                         });
                     }
                 });
         });
     layout.window = window.map(|w| to_rect(w.response.rect));
+    layout.edit_picture = None;
+    layout.edit_prompt = None;
+    layout.edit_apply = None;
+    if let (Some(edit), Some((texture, size))) = (form.edit.as_mut(), edit_texture) {
+        let mut open = true;
+        let mut apply = false;
+        egui::Window::new(format!("Edit {}", edit.name))
+            .id(egui::Id::new("sprite_gen_edit"))
+            .default_pos([340.0, 8.0])
+            .open(&mut open)
+            .show(ctx, |ui| {
+                let fields = edit_ui(ui, edit, texture, size);
+                layout.edit_picture = Some(to_rect(fields.picture));
+                layout.edit_prompt = Some(to_rect(fields.prompt));
+                let ready = sprite_gen.status().is_ready() && !edit.prompt.trim().is_empty();
+                let button = ui.add_enabled(ready, egui::Button::new("Apply edit"));
+                layout.edit_apply = Some(to_rect(button.rect));
+                apply = button.clicked();
+            });
+        if apply {
+            sprite_gen.generate(edit.request());
+            open = false;
+        }
+        if !open {
+            form.edit = None;
+        }
+    } else if form
+        .edit
+        .as_ref()
+        .is_some_and(|e| sprite_gen.entry(&e.name).is_none())
+    {
+        form.edit = None; // the sprite left the manifest
+    }
     Ok(())
+}
+
+/// Where the edit window's picture and prompt were drawn.
+struct EditRects {
+    picture: egui::Rect,
+    prompt: egui::Rect,
+}
+
+/// The sprite at an integer zoom; a drag on it selects the region to repaint (sprite pixels).
+fn edit_ui(
+    ui: &mut egui::Ui,
+    edit: &mut EditForm,
+    texture: egui::TextureId,
+    size: UVec2,
+) -> EditRects {
+    let longer = size.x.max(size.y).max(1) as f32;
+    let zoom = (EDIT_PICTURE / longer).floor().max(1.0);
+    let shown = egui::vec2(size.x as f32 * zoom, size.y as f32 * zoom);
+    let picture = ui.add(
+        egui::Image::new(egui::load::SizedTexture::new(texture, shown)).sense(egui::Sense::drag()),
+    );
+    let to_pixel = |p: egui::Pos2| {
+        let x = ((p.x - picture.rect.min.x) / zoom).clamp(0.0, size.x as f32 - 1.0);
+        let y = ((p.y - picture.rect.min.y) / zoom).clamp(0.0, size.y as f32 - 1.0);
+        (x as u32, y as u32)
+    };
+    if let Some(pos) = picture.interact_pointer_pos() {
+        let here = to_pixel(pos);
+        if picture.drag_started() || edit.anchor.is_none() {
+            edit.anchor = Some(here);
+        }
+        if let Some((ax, ay)) = edit.anchor {
+            let (x0, y0) = (ax.min(here.0), ay.min(here.1));
+            edit.mask = Some((x0, y0, ax.max(here.0) - x0 + 1, ay.max(here.1) - y0 + 1));
+        }
+    }
+    if picture.drag_stopped() {
+        edit.anchor = None;
+    }
+    if let Some((x, y, w, h)) = edit.mask {
+        let min = picture.rect.min + egui::vec2(x as f32 * zoom, y as f32 * zoom);
+        let rect = egui::Rect::from_min_size(min, egui::vec2(w as f32 * zoom, h as f32 * zoom));
+        let stroke = egui::Stroke::new(1.5, egui::Color32::YELLOW);
+        ui.painter()
+            .rect_stroke(rect, 0.0, stroke, egui::StrokeKind::Inside);
+        ui.label(format!("repaint x {x}, y {y}, {w}×{h} px (drag to change)"));
+    } else {
+        ui.label("drag on the picture to choose what to repaint (none: the whole sprite)");
+    }
+    ui.add(egui::Slider::new(&mut edit.strength, 0.1..=1.0).text("strength"));
+    ui.label("What to paint there");
+    let prompt = ui.text_edit_multiline(&mut edit.prompt).rect;
+    EditRects {
+        picture: picture.rect,
+        prompt,
+    }
 }
 
 /// Where the form's text fields were drawn.

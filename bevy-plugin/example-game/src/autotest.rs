@@ -161,6 +161,14 @@ enum Step {
         at_frame: u64,
     },
     EditorJob,
+    /// Edit `hero` through the editor: its gallery "Edit…" button, a drag over the top of the
+    /// picture, a prompt, "Apply edit"; then the new revision must keep every pixel outside
+    /// the dragged region.
+    Edit {
+        stage: u32,
+        at_frame: u64,
+        before: Option<Rgba>,
+    },
     Measure {
         i: usize,
         phase: Phase,
@@ -203,10 +211,15 @@ struct Scenario {
     deploy_result: Arc<Mutex<Option<Result<SystemTime, String>>>>,
     character_tags: Vec<String>,
     walk_frames: std::collections::BTreeSet<usize>,
+    /// The edit: its mask (x, y, w, h) and how many pixels changed inside / outside it.
+    edit: Option<serde_json::Value>,
     notes: Vec<String>,
 }
 
 const EDITOR_PROMPT: &str = "a red potion bottle";
+const EDIT_PROMPT: &str = "a golden helmet";
+/// The region the self-test drags over the hero (32×32): its top half, x, y, w, h.
+const EDIT_MASK: (u32, u32, u32, u32) = (0, 0, 32, 16);
 
 fn percentile(values: &[f64], p: f64) -> f64 {
     if values.is_empty() {
@@ -244,6 +257,7 @@ fn finish(
         "editor_prompt": scenario.editor_prompt,
         "character_tags": scenario.character_tags,
         "walk_frames_seen": scenario.walk_frames,
+        "edit": scenario.edit,
         "latency": {
             "deploy_to_bevy": summary(&scenario.ours),
             "deploy_frames_after_manifest_event": scenario.ours_after_event,
@@ -471,13 +485,19 @@ fn advance(step: Step, scenario: &mut Scenario, ctx: &mut Ctx) -> Result<Step, S
             let screenshot_taken = ctx.shots.0.lock().unwrap().contains_key(&0);
             if screenshot_taken && ctx.sprites.loaded.contains_key("new_sprite") {
                 ctx.clear_shots();
-                return Ok(Step::Measure {
-                    i: 0,
-                    phase: Phase::Deploy { before: None },
+                return Ok(Step::Edit {
+                    stage: 0,
+                    at_frame: frame,
+                    before: None,
                 });
             }
             Ok(Step::EditorJob)
         }
+        Step::Edit {
+            stage,
+            at_frame,
+            before,
+        } => edit_input(stage, at_frame, before, scenario, ctx),
         Step::Measure { i, .. } if i >= ctx.test.samples => Ok(Step::Character {
             job: None,
             stage: 0,
@@ -541,26 +561,7 @@ fn editor_input(
     };
     match stage {
         0..=2 => click(prompt, stage),
-        3 => {
-            for c in EDITOR_PROMPT.chars() {
-                let text = c.to_string();
-                let logical_key = if c == ' ' {
-                    Key::Space
-                } else {
-                    Key::Character(text.as_str().into())
-                };
-                ctx.keys.write(KeyboardInput {
-                    key_code: KeyCode::Unidentified(
-                        bevy::input::keyboard::NativeKeyCode::Unidentified,
-                    ),
-                    logical_key,
-                    state: ButtonState::Pressed,
-                    text: Some(text.as_str().into()),
-                    repeat: false,
-                    window,
-                });
-            }
-        }
+        3 => type_text(&mut ctx.keys, window, EDITOR_PROMPT),
         4..=6 => click(generate, stage - 4),
         _ => {
             // Progress on screen: the job the click made is running and has progress.
@@ -603,6 +604,205 @@ fn editor_input(
     Ok(Step::Editor {
         stage: stage + 1,
         at_frame: frame,
+    })
+}
+
+/// Types `text` into the focused widget, one key event a character.
+fn type_text(keys: &mut MessageWriter<KeyboardInput>, window: Entity, text: &str) {
+    for c in text.chars() {
+        let text = c.to_string();
+        let logical_key = if c == ' ' {
+            Key::Space
+        } else {
+            Key::Character(text.as_str().into())
+        };
+        keys.write(KeyboardInput {
+            key_code: KeyCode::Unidentified(bevy::input::keyboard::NativeKeyCode::Unidentified),
+            logical_key,
+            state: ButtonState::Pressed,
+            text: Some(text.as_str().into()),
+            repeat: false,
+            window,
+        });
+    }
+}
+
+/// Drives the edit, one input every 3 frames: click hero's "Edit…", press on the picture's
+/// first pixel of the region, drag to its last, release, click the prompt, type, click "Apply
+/// edit"; then waits for revision 3 and compares it with the picture before, pixel by pixel.
+fn edit_input(
+    stage: u32,
+    at_frame: u64,
+    before: Option<Rgba>,
+    scenario: &mut Scenario,
+    ctx: &mut Ctx,
+) -> Result<Step, String> {
+    let frame = ctx.frames.n;
+    let Some(before) = before.or_else(|| ctx.pixels("hero")) else {
+        return Err("the hero is not loaded before the edit".into());
+    };
+    let revision = |ctx: &Ctx| ctx.sprites.loaded.get("hero").and_then(|l| l.revision);
+    let before_revision = 2;
+    if stage >= 16 {
+        if let Some(job) = ctx
+            .sprite_gen
+            .jobs()
+            .into_iter()
+            .rev()
+            .find(|j| j.name == "hero")
+        {
+            if job.state == JobState::Failed {
+                return Err(format!("the edit failed: {:?}", job.error));
+            }
+        }
+        if revision(ctx) != Some(before_revision + 1) {
+            return Ok(Step::Edit {
+                stage,
+                at_frame,
+                before: Some(before),
+            });
+        }
+        let after = ctx.pixels("hero").ok_or("the edited hero has no pixels")?;
+        if (after.width, after.height) != (before.width, before.height) {
+            return Err(format!(
+                "the edit changed the hero's size: {}×{} → {}×{}",
+                before.width, before.height, after.width, after.height
+            ));
+        }
+        let (mx, my, mw, mh) = EDIT_MASK;
+        let (mut inside, mut outside) = (0u32, 0u32);
+        for y in 0..after.height {
+            for x in 0..after.width {
+                let i = ((y * after.width + x) * 4) as usize;
+                if before.data[i..i + 4] != after.data[i..i + 4] {
+                    if x >= mx && x < mx + mw && y >= my && y < my + mh {
+                        inside += 1;
+                    } else {
+                        outside += 1;
+                    }
+                }
+            }
+        }
+        scenario.edit = Some(json!({
+            "mask": [mx, my, mw, mh],
+            "changed_inside": inside,
+            "changed_outside": outside,
+        }));
+        if outside > 0 || inside == 0 {
+            return Err(format!(
+                "the edit changed {outside} pixels outside the dragged region and {inside} inside (want 0 and > 0)"
+            ));
+        }
+        return Ok(Step::Measure {
+            i: 0,
+            phase: Phase::Deploy { before: None },
+        });
+    }
+    let wait = Step::Edit {
+        stage,
+        at_frame,
+        before: Some(before.clone()),
+    };
+    if frame < at_frame + 3 {
+        return Ok(wait);
+    }
+    let window = ctx.window.single().map_err(|e| format!("no window: {e}"))?;
+    let layout = ctx
+        .layout
+        .as_deref()
+        .cloned()
+        .ok_or("no editor panel (SpriteGenEditorPlugin missing)")?;
+    let move_to = |to: Vec2| {
+        WindowEvent::CursorMoved(CursorMoved {
+            window,
+            position: to,
+            delta: None,
+        })
+    };
+    let button = |state| {
+        WindowEvent::MouseButtonInput(MouseButtonInput {
+            button: MouseButton::Left,
+            state,
+            window,
+        })
+    };
+    // the centre of sprite pixel (x, y) on the edit window's picture
+    let on_picture = |picture: Rect, (x, y): (u32, u32)| {
+        let zoom = picture.width() / before.width as f32;
+        picture.min + Vec2::new((x as f32 + 0.5) * zoom, (y as f32 + 0.5) * zoom)
+    };
+    let (mx, my, mw, mh) = EDIT_MASK;
+    let hero_button = layout
+        .edit_buttons
+        .iter()
+        .find(|(name, _)| name == "hero")
+        .map(|(_, rect)| *rect);
+    let mut events = Vec::new();
+    match (
+        stage,
+        hero_button,
+        layout.edit_picture,
+        layout.edit_prompt,
+        layout.edit_apply,
+    ) {
+        (0..=2, Some(edit), ..) => {
+            events.push(move_to(edit.center()));
+            match stage {
+                1 => events.push(button(ButtonState::Pressed)),
+                2 => events.push(button(ButtonState::Released)),
+                _ => {}
+            }
+        }
+        (3, _, Some(picture), ..) => {
+            events.push(move_to(on_picture(picture, (mx, my))));
+            events.push(button(ButtonState::Pressed));
+        }
+        (4..=5, _, Some(picture), ..) => {
+            let last = (mx + mw - 1, my + mh - 1);
+            let halfway = (mx + mw / 2, my + mh / 2);
+            events.push(move_to(on_picture(
+                picture,
+                if stage == 4 { halfway } else { last },
+            )));
+        }
+        (6, _, Some(picture), ..) => {
+            events.push(move_to(on_picture(picture, (mx + mw - 1, my + mh - 1))));
+            events.push(button(ButtonState::Released));
+        }
+        (7..=9, _, _, Some(prompt), _) => {
+            events.push(move_to(prompt.center()));
+            match stage {
+                8 => events.push(button(ButtonState::Pressed)),
+                9 => events.push(button(ButtonState::Released)),
+                _ => {}
+            }
+        }
+        (10, _, _, Some(_), _) => type_text(&mut ctx.keys, window, EDIT_PROMPT),
+        (11..=13, _, _, _, Some(apply)) => {
+            events.push(move_to(apply.center()));
+            match stage {
+                12 => events.push(button(ButtonState::Pressed)),
+                13 => events.push(button(ButtonState::Released)),
+                _ => {}
+            }
+        }
+        (14..=15, ..) => {}
+        _ => {
+            if frame > at_frame + 180 {
+                return Err(format!(
+                    "edit stage {stage}: the editor widget it needs is not on screen: {layout:?}"
+                ));
+            }
+            return Ok(wait);
+        }
+    }
+    for e in events {
+        ctx.window_events.write(e);
+    }
+    Ok(Step::Edit {
+        stage: stage + 1,
+        at_frame: frame,
+        before: Some(before),
     })
 }
 
@@ -874,6 +1074,7 @@ fn step_name(step: &Step) -> &'static str {
         Step::NewHero { .. } => "new hero revision on screen",
         Step::Editor { .. } => "editor input",
         Step::EditorJob => "editor job",
+        Step::Edit { .. } => "edit the hero through the editor",
         Step::Measure { .. } => "latency measurement",
         Step::Character { .. } => "character set walking",
         Step::Done => "done",

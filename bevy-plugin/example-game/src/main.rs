@@ -29,7 +29,7 @@ use crate::screen::Placement;
 
 /// Window size in pixels (scale factor forced to 1, so logical = physical).
 pub const WIDTH: u32 = 800;
-pub const HEIGHT: u32 = 450;
+pub const HEIGHT: u32 = 600;
 /// Sprites are drawn at this integer scale with nearest sampling.
 pub const SCALE: u32 = 4;
 /// The background: pixel art on a flat colour, nothing post-processed.
