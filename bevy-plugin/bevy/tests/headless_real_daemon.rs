@@ -512,3 +512,76 @@ fn a_daemon_killed_mid_job_is_restarted_and_the_game_gets_a_clear_outcome() {
         )
     });
 }
+
+#[test]
+fn an_edit_from_a_system_repaints_only_its_region_and_reloads_the_same_image() {
+    let Some(mut game) = Game::start(10) else {
+        return;
+    };
+    game.generate(
+        GenerateRequest::sprite("crate", "a wooden crate")
+            .size(32, 32)
+            .seed(3),
+    );
+    game.run_until("revision 1 loaded", 90, |app| {
+        app.world()
+            .resource::<Log>()
+            .0
+            .contains(&Seen::Changed("crate".into(), Some(1)))
+    });
+    let image = game.image_of("crate");
+    let pixels = |game: &Game| {
+        game.app
+            .world()
+            .resource::<Assets<Image>>()
+            .get(image.id())
+            .and_then(|i| i.data.clone())
+            .expect("the crate's pixels in Assets<Image>")
+    };
+    let before = pixels(&game);
+
+    // The top-left 16×12 corner, repainted; everything else must stay byte for byte.
+    let edit = game.generate(
+        GenerateRequest::edit("crate", "a brass corner fitting")
+            .mask(0, 0, 16, 12)
+            .strength(1.0)
+            .seed(4),
+    );
+    game.run_until("the edit (revision 2) loaded", 90, |app| {
+        app.world().resource::<Log>().0.iter().any(|s| {
+            *s == Seen::Changed("crate".into(), Some(2))
+                || job_ended(edit)(s) && matches!(s, Seen::Failed(..))
+        })
+    });
+    assert!(
+        game.saw(&Seen::Changed("crate".into(), Some(2))),
+        "the edit did not arrive: {:#?}",
+        game.log()
+    );
+    assert!(
+        game.saw(&Seen::ImageModified(image.id())),
+        "same path: Modified"
+    );
+    assert_eq!(game.image_of("crate"), image, "an edit keeps the handle");
+    assert_eq!(
+        game.image_size(image.id()),
+        UVec2::new(32, 32),
+        "and the size"
+    );
+    let after = pixels(&game);
+    let (mut inside, mut outside) = (0, 0);
+    for y in 0..32usize {
+        for x in 0..32usize {
+            let at = (y * 32 + x) * 4;
+            if before[at..at + 4] != after[at..at + 4] {
+                if x < 16 && y < 12 {
+                    inside += 1;
+                } else {
+                    outside += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(outside, 0, "pixels changed outside the mask");
+    assert!(inside > 0, "nothing changed inside the mask");
+}
