@@ -230,7 +230,7 @@ async function main(): Promise<number> {
     }
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
     check('the game self-test passed', report.passed, report.failure ?? '');
-    for (const f of ['before.png', 'after.png', 'deployed.png', 'editor.png']) {
+    for (const f of ['before.png', 'after.png', 'deployed.png', 'editor.png', 'edit.png']) {
       check(`${f} written`, existsSync(join(out, f)));
     }
     if (existsSync(join(out, 'after.png')) && existsSync(join(out, 'deployed.png'))) {

@@ -7,11 +7,13 @@
 //!    (the deployed file), asserting the deployed pixels are on screen at integer scale;
 //! 3. uses the editor panel with injected window input (click the prompt, type, click
 //!    Generate) → `editor.png` while the job runs, then waits for its sprite;
-//! 4. measures deploy → first rendered frame showing the new pixels, for `deploy_to_bevy`
+//! 4. edits `hero` through the editor (Edit…, a drag over its top half, a prompt, Apply edit)
+//!    → `edit.png`, and checks that no pixel outside the dragged region changed;
+//! 5. measures deploy → first rendered frame showing the new pixels, for `deploy_to_bevy`
 //!    through the daemon and for Bevy's own reload of an overwritten file (the baseline);
-//! 5. generates the `walker` character set, presses → (an injected key) and checks the walker
+//! 6. generates the `walker` character set, presses → (an injected key) and checks the walker
 //!    plays `east_walk`, then stands facing east when the key is released;
-//! 6. writes `report.json` and keeps running (for BRP checks) until it is told to exit.
+//! 7. writes `report.json` and keeps running (for BRP checks) until it is told to exit.
 //!
 //! Every wait has a deadline; a failure writes `report.json` with the reason and exits 1.
 
@@ -779,6 +781,11 @@ fn edit_input(
         }
         (10, _, _, Some(_), _) => type_text(&mut ctx.keys, window, EDIT_PROMPT),
         (11..=13, _, _, _, Some(apply)) => {
+            if stage == 11 {
+                // the edit window with the dragged region and the typed prompt (key 1)
+                let path = ctx.test.out.join("edit.png");
+                request_shot(&mut ctx.commands, &ctx.shots, 1, Some(path));
+            }
             events.push(move_to(apply.center()));
             match stage {
                 12 => events.push(button(ButtonState::Pressed)),
