@@ -35,7 +35,7 @@ pub struct SpriteGenEditorLayout {
     pub generate: Option<Rect>,
     /// The panel itself.
     pub window: Option<Rect>,
-    /// Each deployed sprite's "Edit…" button in the gallery, by manifest name.
+    /// The gallery's "Edit…" buttons one can click now (enabled, not scrolled away), by name.
     pub edit_buttons: Vec<(String, Rect)>,
     /// The edit window's picture (drag on it to choose the region to repaint), its prompt
     /// field and its "Apply edit" button, while an edit window is open.
@@ -171,6 +171,7 @@ fn sprite_gen_panel(
     let window = egui::Window::new("AI sprites")
         .default_pos([8.0, 8.0])
         .default_width(320.0)
+        .resizable(false)
         .show(ctx, |ui| {
             let status = sprite_gen.status();
             ui.label(format!("daemon: {}", status.label()));
@@ -207,7 +208,7 @@ fn sprite_gen_panel(
             ui.heading("Jobs");
             egui::ScrollArea::vertical()
                 .id_salt("jobs")
-                .max_height(160.0)
+                .max_height(100.0)
                 .show(ui, |ui| {
                     for job in sprite_gen.jobs().iter().rev() {
                         ui.horizontal(|ui| {
@@ -250,31 +251,36 @@ fn sprite_gen_panel(
                                     "{} (rev {})",
                                     entry.name,
                                     entry.revision.unwrap_or(0)
-                                ));
-                                ui.small(&entry.path);
-                                let again = regenerate_request(entry);
-                                if ui
-                                    .add_enabled(
-                                        ready && again.is_some(),
-                                        egui::Button::new("Regenerate"),
-                                    )
-                                    .clicked()
-                                {
-                                    if let Some(request) = again {
-                                        sprite_gen.generate(request);
+                                ))
+                                .on_hover_text(&entry.path);
+                                ui.horizontal(|ui| {
+                                    let again = regenerate_request(entry);
+                                    if ui
+                                        .add_enabled(
+                                            ready && again.is_some(),
+                                            egui::Button::new("Regenerate"),
+                                        )
+                                        .clicked()
+                                    {
+                                        if let Some(request) = again {
+                                            sprite_gen.generate(request);
+                                        }
                                     }
-                                }
-                                // an edit repaints part of one picture; sheets are left out
-                                let single = thumb.is_some()
-                                    && matches!(entry.kind, None | Some(SpriteKind::Sprite));
-                                let edit =
-                                    ui.add_enabled(ready && single, egui::Button::new("Edit…"));
-                                layout
-                                    .edit_buttons
-                                    .push((entry.name.clone(), to_rect(edit.rect)));
-                                if edit.clicked() {
-                                    form.edit = Some(EditForm::new(&entry.name));
-                                }
+                                    // an edit repaints part of one picture; sheets are left out
+                                    let single = thumb.is_some()
+                                        && matches!(entry.kind, None | Some(SpriteKind::Sprite));
+                                    let enabled = ready && single;
+                                    let edit = ui.add_enabled(enabled, egui::Button::new("Edit…"));
+                                    // only a button one can click: enabled and not scrolled away
+                                    if enabled && ui.clip_rect().contains_rect(edit.rect) {
+                                        layout
+                                            .edit_buttons
+                                            .push((entry.name.clone(), to_rect(edit.rect)));
+                                    }
+                                    if edit.clicked() {
+                                        form.edit = Some(EditForm::new(&entry.name));
+                                    }
+                                });
                             });
                         });
                     }
