@@ -536,30 +536,13 @@ fn editor_input(
     let (Some(prompt), Some(generate)) = (layout.prompt, layout.generate) else {
         return Ok(wait);
     };
-    let move_to = |to: Vec2| {
-        WindowEvent::CursorMoved(CursorMoved {
-            window,
-            position: to,
-            delta: None,
-        })
-    };
-    let button = |state| {
-        WindowEvent::MouseButtonInput(MouseButtonInput {
-            button: MouseButton::Left,
-            state,
-            window,
-        })
-    };
-    // A click over three frames: hover, press, release, each where the widget is now (the
-    // panel grows as jobs and sprites come in).
+    // A click: hover first, then press and release in one frame (egui counts a press longer
+    // than 0.8 s as no click, and a loaded machine renders a frame in about that long), each
+    // where the widget is now (the panel grows as jobs and sprites come in).
     let mut click = |target: Rect, step: u32| {
-        ctx.window_events.write(move_to(target.center()));
-        let state = match step {
-            1 => ButtonState::Pressed,
-            2 => ButtonState::Released,
-            _ => return,
-        };
-        ctx.window_events.write(button(state));
+        for e in click_events(window, target, step) {
+            ctx.window_events.write(e);
+        }
     };
     match stage {
         0..=2 => click(prompt, stage),
@@ -607,6 +590,27 @@ fn editor_input(
         stage: stage + 1,
         at_frame: frame,
     })
+}
+
+/// Step `step` (0, 1, 2) of a click on `target`: hover; hover, press and release in the same
+/// frame; hover. egui takes a press held longer than 0.8 s for no click, and on a loaded
+/// machine one software-rendered frame can take that long.
+fn click_events(window: Entity, target: Rect, step: u32) -> Vec<WindowEvent> {
+    let mut events = vec![WindowEvent::CursorMoved(CursorMoved {
+        window,
+        position: target.center(),
+        delta: None,
+    })];
+    if step == 1 {
+        for state in [ButtonState::Pressed, ButtonState::Released] {
+            events.push(WindowEvent::MouseButtonInput(MouseButtonInput {
+                button: MouseButton::Left,
+                state,
+                window,
+            }));
+        }
+    }
+    events
 }
 
 /// Types `text` into the focused widget, one key event a character.
@@ -747,14 +751,7 @@ fn edit_input(
         layout.edit_prompt,
         layout.edit_apply,
     ) {
-        (0..=2, Some(edit), ..) => {
-            events.push(move_to(edit.center()));
-            match stage {
-                1 => events.push(button(ButtonState::Pressed)),
-                2 => events.push(button(ButtonState::Released)),
-                _ => {}
-            }
-        }
+        (0..=2, Some(edit), ..) => events.extend(click_events(window, edit, stage)),
         (3, _, Some(picture), ..) => {
             events.push(move_to(on_picture(picture, (mx, my))));
             events.push(button(ButtonState::Pressed));
@@ -771,14 +768,7 @@ fn edit_input(
             events.push(move_to(on_picture(picture, (mx + mw - 1, my + mh - 1))));
             events.push(button(ButtonState::Released));
         }
-        (7..=9, _, _, Some(prompt), _) => {
-            events.push(move_to(prompt.center()));
-            match stage {
-                8 => events.push(button(ButtonState::Pressed)),
-                9 => events.push(button(ButtonState::Released)),
-                _ => {}
-            }
-        }
+        (7..=9, _, _, Some(prompt), _) => events.extend(click_events(window, prompt, stage - 7)),
         (10, _, _, Some(_), _) => type_text(&mut ctx.keys, window, EDIT_PROMPT),
         (11..=13, _, _, _, Some(apply)) => {
             if stage == 11 {
@@ -786,12 +776,7 @@ fn edit_input(
                 let path = ctx.test.out.join("edit.png");
                 request_shot(&mut ctx.commands, &ctx.shots, 1, Some(path));
             }
-            events.push(move_to(apply.center()));
-            match stage {
-                12 => events.push(button(ButtonState::Pressed)),
-                13 => events.push(button(ButtonState::Released)),
-                _ => {}
-            }
+            events.extend(click_events(window, apply, stage - 11));
         }
         (14..=15, ..) => {}
         _ => {
