@@ -770,7 +770,7 @@ fn edit_input(
         }
         (7..=9, _, _, Some(prompt), _) => events.extend(click_events(window, prompt, stage - 7)),
         (10, _, _, Some(_), _) => type_text(&mut ctx.keys, window, EDIT_PROMPT),
-        (11..=13, _, _, _, Some(apply)) => {
+        (11..=12, _, _, _, Some(apply)) => {
             if stage == 11 {
                 // the edit window with the dragged region and the typed prompt (key 1)
                 let path = ctx.test.out.join("edit.png");
@@ -778,7 +778,7 @@ fn edit_input(
             }
             events.extend(click_events(window, apply, stage - 11));
         }
-        (14..=15, ..) => {}
+        (13..=15, ..) => {} // Apply closed the window; the edit runs
         _ => {
             if frame > at_frame + 180 {
                 return Err(format!(
