@@ -15,7 +15,8 @@ import {
   startFakeComfyUI,
 } from '../support/fake-comfyui.js';
 import { encodeRgbaPng } from '../support/png.js';
-import { generate, type Msg, tempDir, WireClient } from './wire-client.js';
+import { bootWorker } from './boot-worker.js';
+import { generate, type Msg, tempDir, type WireClient } from './wire-client.js';
 
 // Image conditioning through the ComfyUI engine against the fake ComfyUI: the PNGs go up
 // with POST /upload/image (multipart, as server.py takes them), the graph sent loads them
@@ -35,19 +36,12 @@ async function boot(
 ): Promise<{ comfy: FakeComfyUI; worker: RunningWorker; client: WireClient }> {
   const comfy = await startFakeComfyUI(fake);
   cleanups.push(() => comfy.close());
-  const tmp = await tempDir();
-  cleanups.push(tmp.remove);
-  const worker = await startWorker({
+  const { worker, client } = await bootWorker(cleanups, {
     engine: 'comfyui',
     comfyuiUrl: comfy.url,
     workflowDir: WORKFLOWS,
-    req: 'tcp://127.0.0.1:*',
-    outputDir: tmp.dir,
     ...options,
   });
-  cleanups.push(() => worker.close());
-  const client = await WireClient.connect(worker.reqEndpoint, worker.pubEndpoint);
-  cleanups.push(() => client.close());
   return { comfy, worker, client };
 }
 

@@ -15,6 +15,7 @@ import {
   startWorker,
 } from '../../daemon/src/embedded-worker/index.js';
 import { encodeRgbaPng } from '../support/png.js';
+import { bootWorker } from './boot-worker.js';
 import { generate, tempDir, WireClient } from './wire-client.js';
 
 // Image conditioning in the embedded worker (protocol/conditioning.ts): capabilities, the
@@ -26,20 +27,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function boot(engine?: Engine): Promise<{ worker: RunningWorker; client: WireClient }> {
-  const tmp = await tempDir();
-  cleanups.push(tmp.remove);
-  const worker = await startWorker({
-    req: 'tcp://127.0.0.1:*',
-    outputDir: tmp.dir,
-    stepMs: 1,
-    ...(engine ? { engine } : {}),
-  });
-  cleanups.push(() => worker.close());
-  const client = await WireClient.connect(worker.reqEndpoint, worker.pubEndpoint);
-  cleanups.push(() => client.close());
-  return { worker, client };
-}
+const boot = (engine?: Engine) =>
+  bootWorker(cleanups, { stepMs: 1, ...(engine ? { engine } : {}) });
 
 /** A clean sprite (transparent background) as the init / reference picture. */
 function spriteImage(prompt: string, seed: number): RgbaImage {

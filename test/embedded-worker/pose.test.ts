@@ -6,6 +6,7 @@ import {
   startWorker,
 } from '../../daemon/src/embedded-worker/index.js';
 import { FACINGS_8 } from '../../daemon/src/protocol/pose.js';
+import { bootWorker } from './boot-worker.js';
 import { generate, tempDir, WireClient } from './wire-client.js';
 
 // Extension `pose` of the embedded worker: capabilities advertises it, the procedural
@@ -16,20 +17,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function boot(engine?: Engine): Promise<{ worker: RunningWorker; client: WireClient }> {
-  const tmp = await tempDir();
-  cleanups.push(tmp.remove);
-  const worker = await startWorker({
-    req: 'tcp://127.0.0.1:*',
-    outputDir: tmp.dir,
-    stepMs: 1,
-    ...(engine ? { engine } : {}),
-  });
-  cleanups.push(() => worker.close());
-  const client = await WireClient.connect(worker.reqEndpoint, worker.pubEndpoint);
-  cleanups.push(() => client.close());
-  return { worker, client };
-}
+const boot = (engine?: Engine) =>
+  bootWorker(cleanups, { stepMs: 1, ...(engine ? { engine } : {}) });
 
 const hexOf = (rgba: Uint8Array) => Buffer.from(rgba).toString('hex');
 function colours(rgba: Uint8Array): Set<string> {

@@ -7,6 +7,7 @@ import {
   type WorkerOptions,
 } from '../../daemon/src/embedded-worker/index.js';
 import { encode } from '../../daemon/src/protocol/codec.js';
+import { bootWorker } from './boot-worker.js';
 import { generate, jobId, type Msg, tempDir, WireClient } from './wire-client.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -14,22 +15,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function boot(
-  options: WorkerOptions = {},
-): Promise<{ worker: RunningWorker; client: WireClient; dir: string }> {
-  const tmp = await tempDir();
-  cleanups.push(tmp.remove);
-  const worker = await startWorker({
-    req: 'tcp://127.0.0.1:*',
-    outputDir: tmp.dir,
-    stepMs: 2,
-    ...options,
-  });
-  cleanups.push(() => worker.close());
-  const client = await WireClient.connect(worker.reqEndpoint, worker.pubEndpoint);
-  cleanups.push(() => client.close());
-  return { worker, client, dir: tmp.dir };
-}
+const boot = (options: WorkerOptions = {}) => bootWorker(cleanups, { stepMs: 2, ...options });
 
 const types = (msgs: Msg[]): string[] => msgs.map((m) => m.type);
 
