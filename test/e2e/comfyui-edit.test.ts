@@ -1,13 +1,11 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../daemon/src/config/load.js';
-import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
-import { silentLogger } from '../../daemon/src/log.js';
 import { type FakeComfyUI, startFakeComfyUI } from '../support/fake-comfyui.js';
 import { suiteTempDir } from '../support/temp-dir.js';
-import { type Daemon, startDaemon } from './support/daemon.js';
+import { type Daemon, type Stack, startStack } from './support/daemon.js';
 
 // edit_sprite end to end through the ComfyUI engine: SDK client → built daemon (stdio) →
 // embedded worker (--engine comfyui, real ZeroMQ) → the fake ComfyUI over HTTP. The sprite
@@ -28,25 +26,24 @@ type Graph = Record<string, { class_type: string; inputs: Record<string, unknown
 
 const dir = suiteTempDir('dgx-e2e-comfy-edit-');
 let comfy: FakeComfyUI;
-let worker: RunningWorker;
+let stack: Stack | undefined;
 let daemon: Daemon;
 
 beforeAll(async () => {
-  await mkdir(join(dir, 'assets'));
   comfy = await startFakeComfyUI();
-  worker = await startWorker({
-    engine: 'comfyui',
-    comfyuiUrl: comfy.url,
-    workflowDir: join(PACKAGE_ROOT, 'config/workflows'),
-    req: 'tcp://127.0.0.1:*',
-    outputDir: join(dir, 'worker-out'),
-    logger: silentLogger,
+  stack = await startStack({
+    dir,
+    env: ENV,
+    worker: {
+      engine: 'comfyui',
+      comfyuiUrl: comfy.url,
+      workflowDir: join(PACKAGE_ROOT, 'config/workflows'),
+    },
   });
-  daemon = await startDaemon({ dir, req: worker.reqEndpoint, pub: worker.pubEndpoint, env: ENV });
+  daemon = stack.daemon;
 });
 afterAll(async () => {
-  await daemon?.close().catch(() => undefined);
-  await worker?.close();
+  await stack?.close();
   await comfy?.close();
 });
 

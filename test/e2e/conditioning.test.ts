@@ -1,12 +1,10 @@
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
-import { silentLogger } from '../../daemon/src/log.js';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
 import { suiteTempDir, tempDir } from '../support/temp-dir.js';
-import { type Daemon, startDaemon } from './support/daemon.js';
+import { type Daemon, type Stack, startDaemon, startStack } from './support/daemon.js';
 
 // Image-conditioned generation (issue 15) through the SDK client against the built daemon
 // (stdio) and the embedded procedural worker (real ZeroMQ): edit_sprite keeps every pixel
@@ -31,24 +29,14 @@ type Result = {
 };
 
 const dir = suiteTempDir('dgx-e2e-conditioning-', { keep: process.env.KEEP_E2E !== undefined });
-let worker: RunningWorker;
+let stack: Stack | undefined;
 let daemon: Daemon;
 
 beforeAll(async () => {
-  await mkdir(join(dir, 'assets'));
-  worker = await startWorker({
-    req: 'tcp://127.0.0.1:*',
-    engine: 'procedural',
-    stepMs: 1,
-    outputDir: join(dir, 'worker-out'),
-    logger: silentLogger,
-  });
-  daemon = await startDaemon({ dir, req: worker.reqEndpoint, pub: worker.pubEndpoint, env: ENV });
+  stack = await startStack({ dir, stepMs: 1, env: ENV });
+  daemon = stack.daemon;
 });
-afterAll(async () => {
-  await daemon?.close().catch(() => undefined);
-  await worker?.close();
-});
+afterAll(() => stack?.close());
 
 async function rgba(path: string) {
   const { data, info } = await sharp(await readFile(path))

@@ -4,11 +4,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../daemon/src/config/load.js';
 import { drawSprite } from '../../daemon/src/embedded-worker/engines/procedural/sprite.js';
-import {
-  type RunningWorker,
-  startWorker,
-  type WorkerOptions,
-} from '../../daemon/src/embedded-worker/index.js';
+import type { RunningWorker, WorkerOptions } from '../../daemon/src/embedded-worker/index.js';
 import {
   type FakeComfyOptions,
   type FakeComfyUI,

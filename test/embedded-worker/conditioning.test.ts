@@ -9,14 +9,10 @@ import {
   referenceLook,
 } from '../../daemon/src/embedded-worker/engines/procedural/conditioning.js';
 import { drawSprite } from '../../daemon/src/embedded-worker/engines/procedural/sprite.js';
-import {
-  type Engine,
-  type RunningWorker,
-  startWorker,
-} from '../../daemon/src/embedded-worker/index.js';
+import type { Engine } from '../../daemon/src/embedded-worker/index.js';
 import { encodeRgbaPng } from '../support/png.js';
 import { bootWorker } from './boot-worker.js';
-import { generate, tempDir, WireClient } from './wire-client.js';
+import { generate } from './wire-client.js';
 
 // Image conditioning in the embedded worker (protocol/conditioning.ts): capabilities, the
 // procedural engine's deterministic emulation (img2img, inpainting, reference), and the

@@ -1,13 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { drawSprite } from '../../daemon/src/embedded-worker/engines/procedural/sprite.js';
-import {
-  type Engine,
-  type RunningWorker,
-  startWorker,
-} from '../../daemon/src/embedded-worker/index.js';
+import type { Engine } from '../../daemon/src/embedded-worker/index.js';
 import { FACINGS_8 } from '../../daemon/src/protocol/pose.js';
 import { bootWorker } from './boot-worker.js';
-import { generate, tempDir, WireClient } from './wire-client.js';
+import { generate } from './wire-client.js';
 
 // Extension `pose` of the embedded worker: capabilities advertises it, the procedural
 // engine draws one character turned 8 ways and walking, and an engine without it refuses it.

@@ -2,7 +2,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Engine,
-  type RunningWorker,
   startWorker,
   type WorkerOptions,
 } from '../../daemon/src/embedded-worker/index.js';

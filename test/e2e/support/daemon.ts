@@ -3,7 +3,11 @@ import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type RunningWorker, startWorker } from '../../../daemon/src/embedded-worker/index.js';
+import {
+  type RunningWorker,
+  startWorker,
+  type WorkerOptions,
+} from '../../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../../daemon/src/log.js';
 import { ownedTempDir } from '../../support/temp-dir.js';
 
@@ -69,11 +73,21 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Embedded worker (procedural, in this process) + the built daemon as a child over stdio. */
+/**
+ * Embedded worker (procedural unless `worker` says otherwise, in this process) + the built
+ * daemon as a child over stdio. `dir`: use that folder (a suite's, kept by its owner) instead
+ * of a temp dir of the stack's own, removed on close.
+ */
 export async function startStack(
-  options: { stepMs?: number; env?: Record<string, string> } = {},
+  options: {
+    stepMs?: number;
+    env?: Record<string, string>;
+    dir?: string;
+    worker?: WorkerOptions;
+  } = {},
 ): Promise<Stack> {
-  const { dir, remove } = ownedTempDir('dgx-e2e-');
+  const owned = options.dir === undefined ? ownedTempDir('dgx-e2e-') : undefined;
+  const dir = options.dir ?? (owned?.dir as string);
   await mkdir(join(dir, 'assets'));
   const worker = await startWorker({
     req: 'tcp://127.0.0.1:*',
@@ -81,6 +95,7 @@ export async function startStack(
     stepMs: options.stepMs ?? 5,
     outputDir: join(dir, 'worker-out'),
     logger: silentLogger,
+    ...options.worker,
   });
   const daemon = await startDaemon({
     dir,
@@ -95,7 +110,7 @@ export async function startStack(
     async close() {
       await daemon.close().catch(() => undefined);
       await worker.close();
-      remove();
+      owned?.remove();
     },
   };
 }
