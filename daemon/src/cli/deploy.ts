@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Deployer } from '../assets/configured-deployer.js';
 import { loadConfig } from '../config/load.js';
 import { DaemonError, errorMessage } from '../errors.js';
-import type { CliCommand } from './command.js';
+import { type CliCommand, failFor, parseCommandArgs } from './command.js';
 
 const USAGE = `Usage: dgx-pixels deploy <sprite.png> --name NAME [options]
 
@@ -34,16 +33,9 @@ const OPTIONS = {
 
 async function run(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(`${s}\n`); // stdout-ok: command output
-  const fail = (s: string, code = 1) => {
-    process.stderr.write(`dgx-pixels deploy: ${s}\n`);
-    return code;
-  };
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (err) {
-    return fail(`${errorMessage(err)}\n\n${USAGE}`, 2);
-  }
+  const fail = failFor('deploy');
+  const parsed = parseCommandArgs(argv, OPTIONS, USAGE, fail);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const file = positionals[0];
   if (file === undefined || values.name === undefined) {

@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
+import type { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
-import type { CliCommand } from './command.js';
+import { type CliCommand, failFor, parseCommandArgs } from './command.js';
 
 const USAGE = `Usage: dgx-pixels edit NAME --prompt TEXT [--mask x,y,w,h | --mask-file PNG] [options]
 
@@ -98,16 +98,9 @@ function defaults(config: Config) {
 
 async function run(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(`${s}\n`); // stdout-ok: command output
-  const fail = (s: string, code = 1) => {
-    process.stderr.write(`dgx-pixels edit: ${s}\n`);
-    return code;
-  };
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (err) {
-    return fail(`${errorMessage(err)}\n\n${USAGE}`, 2);
-  }
+  const fail = failFor('edit');
+  const parsed = parseCommandArgs(argv, OPTIONS, USAGE, fail);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const name = positionals[0];
   const flags = checkFlags(values, name);

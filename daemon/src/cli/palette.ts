@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { DaemonError, errorMessage } from '../errors.js';
-import type { CliCommand } from './command.js';
+import { type CliCommand, failFor, parseCommandArgs } from './command.js';
 
 const USAGE = `Usage: dgx-pixels palette extract --assets DIR -o FILE [options]
 
@@ -57,16 +56,9 @@ const OPTIONS = {
 
 async function run(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(`${s}\n`); // stdout-ok: command output
-  const fail = (s: string, code = 1) => {
-    process.stderr.write(`dgx-pixels palette: ${s}\n`);
-    return code;
-  };
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  } catch (err) {
-    return fail(`${errorMessage(err)}\n\n${USAGE}`, 2);
-  }
+  const fail = failFor('palette');
+  const parsed = parseCommandArgs(argv, OPTIONS, USAGE, fail);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   if (positionals[0] !== 'extract' || positionals.length > 1) {
     return fail(`the one subcommand is "extract".\n\n${USAGE}`, 2);

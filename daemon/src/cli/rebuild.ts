@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { DaemonError, errorMessage } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { RebuildWiring as ServiceRebuildWiring } from '../service/rebuild-wiring.js';
-import type { CliCommand } from './command.js';
+import { type CliCommand, failFor } from './command.js';
 
 const USAGE = `Usage: dgx-pixels rebuild [options]
 
@@ -141,10 +141,7 @@ export function summarize(r: RebuildResult): string {
 
 async function run(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(`${s}\n`); // stdout-ok: command output
-  const fail = (s: string, code = 1) => {
-    process.stderr.write(`dgx-pixels rebuild: ${s}\n`);
-    return code;
-  };
+  const fail = failFor('rebuild');
   let values: ReturnType<typeof parseArgs<{ options: typeof REBUILD_OPTIONS }>>['values'];
   try {
     values = parseArgs({ args: argv, options: REBUILD_OPTIONS }).values;
