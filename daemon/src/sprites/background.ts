@@ -50,7 +50,8 @@ export function estimateBackground(
   tol: number,
 ): Float64Array | null {
   const border = borderIndices(img.width, img.height);
-  const opaque = border.filter((i) => (img.data[i * 4 + 3] as number) >= 128);
+  const opaque: number[] = [];
+  for (const i of border) if ((img.data[i * 4 + 3] as number) >= 128) opaque.push(i);
   if (opaque.length < border.length / 2) return null;
   const tolSq = tol * tol;
   // Sampling 128 border cells keeps this O(128·border) on big canvases.
@@ -118,10 +119,12 @@ export function borderTolerance(
     if (dd <= capSq) d.push(Math.sqrt(dd));
   }
   if (d.length < 8) return cap;
-  d.sort((a, b) => a - b);
+  d.sort(ascending);
   const p95 = d[Math.min(d.length - 1, Math.floor(d.length * 0.95))] as number;
   return Math.min(cap, Math.max(3, 2.5 * p95 + 1));
 }
+
+const ascending = (a: number, b: number) => a - b;
 
 /** Enclosed areas of at least this many cells that match the background are holes, not eyes. */
 export const MIN_HOLE_CELLS = 6;
@@ -164,136 +167,121 @@ export function removeBackground(img: RawImage, options: BackgroundOptions): Bac
   if (!bg) return { image: img, colour: null, removedPixels: 0 };
   const colour =
     options.colour !== undefined ? rgbToHex(options.colour) : nearestPixelHex(img, lab, bg);
-  const out = { ...img, data: Uint8Array.from(img.data) };
-  const { width: w, height: h } = img;
   const tol = options.mode === 'flood' ? borderTolerance(img, lab, bg, cap) : cap;
-  const tolSq = tol * tol;
+  const f: Flood = {
+    w: img.width,
+    h: img.height,
+    lab,
+    bg,
+    data: Uint8Array.from(img.data),
+    removed: new Uint8Array(img.width * img.height),
+    count: 0,
+    tolSq: tol * tol,
+  };
+  const out = { ...img, data: f.data };
+  if (options.mode === 'key') {
+    for (let i = 0; i < f.w * f.h; i++)
+      if (opaque(f, i) && labDistanceSq(lab, i * 3, bg, 0) <= f.tolSq) clear(f, i);
+    return { image: out, colour, removedPixels: f.count };
+  }
+  flood(f, tol);
+  clearHoles(f);
+  return { image: out, colour, removedPixels: f.count };
+}
+
+// removeBackground's state and steps as plain functions, not closures inside it:
+// V8 re-optimised a fresh copy of every inner closure on each call (~4 ms of
+// background TurboFan per sprite, more than the stage itself).
+interface Flood {
+  readonly w: number;
+  readonly h: number;
+  readonly lab: Float64Array;
+  readonly bg: Float64Array;
+  /** The output RGBA, cleared in place. */
+  readonly data: Uint8Array;
+  /** 1 where a pixel was made transparent. */
+  readonly removed: Uint8Array;
+  count: number;
+  readonly tolSq: number;
+}
+
+function opaque(f: Flood, i: number): boolean {
+  return (f.data[i * 4 + 3] as number) >= 128;
+}
+
+function clear(f: Flood, i: number): void {
+  f.removed[i] = 1;
+  f.data.fill(0, i * 4, i * 4 + 4);
+  f.count++;
+}
+
+/** The 4-neighbours of pixel i into `nb` (left, right, up, down), −1 where off the image. */
+function neighbours(i: number, w: number, n: number, nb: Int32Array): Int32Array {
+  const x = i % w;
+  nb[0] = x > 0 ? i - 1 : -1;
+  nb[1] = x < w - 1 ? i + 1 : -1;
+  nb[2] = i - w;
+  nb[3] = i + w < n ? i + w : -1;
+  return nb;
+}
+
+/** The flood from the border (see removeBackground). */
+function flood(f: Flood, tol: number): void {
+  const { w, h, lab, bg, removed, tolSq } = f;
   const farSq = (tol * 2.5) ** 2;
   const stepSq = (tol * 0.5) ** 2;
-  const isOpaque = (i: number) => (out.data[i * 4 + 3] as number) >= 128;
-  const removed = new Uint8Array(w * h);
-  let count = 0;
-  const clear = (i: number) => {
-    removed[i] = 1;
-    out.data.fill(0, i * 4, i * 4 + 4);
-    count++;
-  };
-  if (options.mode === 'key') {
-    for (let i = 0; i < w * h; i++)
-      if (isOpaque(i) && labDistanceSq(lab, i * 3, bg, 0) <= tolSq) clear(i);
-    return { image: out, colour, removedPixels: count };
-  }
   const queue = new Int32Array(w * h);
+  const nb = new Int32Array(4);
   let head = 0;
   let tail = 0;
   for (const i of borderIndices(w, h)) {
-    if (removed[i] || !isOpaque(i) || labDistanceSq(lab, i * 3, bg, 0) > tolSq) continue;
-    clear(i);
+    if (removed[i] || !opaque(f, i) || labDistanceSq(lab, i * 3, bg, 0) > tolSq) continue;
+    clear(f, i);
     queue[tail++] = i;
   }
   while (head < tail) {
-    const i = queue[head++] as number;
-    const x = i % w;
-    if (x > 0) visit(i - 1, i);
-    if (x < w - 1) visit(i + 1, i);
-    if (i >= w) visit(i - w, i);
-    if (i < w * (h - 1)) visit(i + w, i);
-  }
-  function visit(j: number, from: number): void {
-    if (removed[j] || !isOpaque(j)) return;
-    const dBg = labDistanceSq(lab, j * 3, bg as Float64Array, 0);
-    if (dBg <= tolSq || (dBg <= farSq && labDistanceSq(lab, j * 3, lab, from * 3) <= stepSq)) {
-      clear(j);
-      queue[tail++] = j;
-    }
-  }
-  // Enclosed holes: 4-connected areas within `tol` of the background the flood did not reach.
-  const flooded = Uint8Array.from(removed);
-  // The background around a hole (flooded cells within HOLE_REACH cells of its
-  // bounding box): shading moves the colour across a picture.
-  const localBackground = (cells: Int32Array, n: number): Float64Array => {
-    let x0 = w;
-    let y0 = h;
-    let x1 = 0;
-    let y1 = 0;
-    for (let k = 0; k < n; k++) {
-      const i = cells[k] as number;
-      const x = i % w;
-      const y = (i - x) / w;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-    }
-    const sum = new Float64Array(3);
-    let m = 0;
-    for (let y = Math.max(0, y0 - HOLE_REACH); y <= Math.min(h - 1, y1 + HOLE_REACH); y++)
-      for (let x = Math.max(0, x0 - HOLE_REACH); x <= Math.min(w - 1, x1 + HOLE_REACH); x++) {
-        const i = y * w + x;
-        if (!flooded[i]) continue;
-        for (let c = 0; c < 3; c++) sum[c] = (sum[c] as number) + (lab[i * 3 + c] as number);
-        m++;
-      }
-    if (m < MIN_HOLE_CELLS) return bg as Float64Array;
-    for (let c = 0; c < 3; c++) sum[c] = (sum[c] as number) / m;
-    return sum;
-  };
-  // The sprite's outer rim: opaque pixels beside the flooded background. A hole is
-  // framed by the same kind of pixels (a letter's outline frames its hole, a
-  // tile's edge the gap); a background-coloured part of the body is framed by
-  // other body colours.
-  const rim: number[] = [];
-  const rimSeen = new Set<number>();
-  for (let i = 0; i < w * h && rim.length < 3 * 256; i++) {
-    if (!flooded[i]) continue;
-    const x = i % w;
-    for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
-      if (j < 0 || j >= w * h || flooded[j] || !isOpaque(j)) continue;
-      const key = packRgb(
-        out.data[j * 4] as number,
-        out.data[j * 4 + 1] as number,
-        out.data[j * 4 + 2] as number,
-      );
-      if (rimSeen.has(key)) continue;
-      rimSeen.add(key);
-      rim.push(lab[j * 3] as number, lab[j * 3 + 1] as number, lab[j * 3 + 2] as number);
-    }
-  }
-  const rimLab = Float64Array.from(rim);
-  const onRim = (j: number) => {
-    for (let k = 0; k < rimLab.length; k += 3)
-      if (labDistanceSq(lab, j * 3, rimLab, k) <= RIM_DELTA_E ** 2) return true;
-    return false;
-  };
-  /** Share of the pixels framing a hole that look like the sprite's outer rim. */
-  const framedLikeRim = (cells: Int32Array, n: number): number => {
-    let frame = 0;
-    let like = 0;
-    for (let k = 0; k < n; k++) {
-      const i = cells[k] as number;
-      const x = i % w;
-      for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
-        if (j < 0 || j >= w * h || seen[j] || !isOpaque(j)) continue;
-        frame++;
-        if (onRim(j)) like++;
+    const from = queue[head++] as number;
+    neighbours(from, w, w * h, nb);
+    for (let k = 0; k < 4; k++) {
+      const j = nb[k] as number;
+      if (j < 0 || removed[j] || !opaque(f, j)) continue;
+      const dBg = labDistanceSq(lab, j * 3, bg, 0);
+      if (dBg <= tolSq || (dBg <= farSq && labDistanceSq(lab, j * 3, lab, from * 3) <= stepSq)) {
+        clear(f, j);
+        queue[tail++] = j;
       }
     }
-    return frame === 0 ? 0 : like / frame;
-  };
-  const seen = new Uint8Array(w * h);
-  const near = (i: number) =>
-    !removed[i] && isOpaque(i) && labDistanceSq(lab, i * 3, bg as Float64Array, 0) <= tolSq;
-  for (let s = 0; s < w * h; s++) {
-    if (seen[s] || !near(s)) continue;
-    head = 0;
-    tail = 0;
+  }
+}
+
+/** Not yet removed, opaque and within the tolerance of the background. */
+function nearBackground(f: Flood, i: number): boolean {
+  return !f.removed[i] && opaque(f, i) && labDistanceSq(f.lab, i * 3, f.bg, 0) <= f.tolSq;
+}
+
+/**
+ * Enclosed holes: 4-connected areas within the tolerance of the background that
+ * the flood did not reach (see removeBackground for which ones are cleared).
+ */
+function clearHoles(f: Flood): void {
+  const { w, h, lab } = f;
+  const n = w * h;
+  const flooded = Uint8Array.from(f.removed);
+  const rimLab = outerRim(f, flooded);
+  const seen = new Uint8Array(n);
+  const queue = new Int32Array(n);
+  const nb = new Int32Array(4);
+  for (let s = 0; s < n; s++) {
+    if (seen[s] || !nearBackground(f, s)) continue;
+    let head = 0;
+    let tail = 0;
     queue[tail++] = s;
     seen[s] = 1;
     while (head < tail) {
-      const i = queue[head++] as number;
-      const x = i % w;
-      for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, i - w, i + w]) {
-        if (j < 0 || j >= w * h || seen[j] || !near(j)) continue;
+      neighbours(queue[head++] as number, w, n, nb);
+      for (let k = 0; k < 4; k++) {
+        const j = nb[k] as number;
+        if (j < 0 || seen[j] || !nearBackground(f, j)) continue;
         seen[j] = 1;
         queue[tail++] = j;
       }
@@ -311,9 +299,107 @@ export function removeBackground(img: RawImage, options: BackgroundOptions): Bac
       b += lab[i + 2] as number;
     }
     const mean = Float64Array.of(l / tail, a / tail, b / tail);
-    if (labDistanceSq(mean, 0, localBackground(queue, tail), 0) > HOLE_MEAN_DELTA_E ** 2) continue;
-    if (framedLikeRim(queue, tail) < RIM_SHARE) continue;
-    for (let k = 0; k < tail; k++) clear(queue[k] as number);
+    const local = localBackground(f, flooded, queue, tail);
+    if (labDistanceSq(mean, 0, local, 0) > HOLE_MEAN_DELTA_E ** 2) continue;
+    if (framedLikeRim(f, seen, rimLab, queue, tail) < RIM_SHARE) continue;
+    for (let k = 0; k < tail; k++) clear(f, queue[k] as number);
   }
-  return { image: out, colour, removedPixels: count };
+}
+
+/**
+ * The background around a hole (flooded cells within HOLE_REACH cells of its
+ * bounding box): shading moves the colour across a picture.
+ */
+function localBackground(
+  f: Flood,
+  flooded: Uint8Array,
+  cells: Int32Array,
+  n: number,
+): Float64Array {
+  const { w, h, lab } = f;
+  let x0 = w;
+  let y0 = h;
+  let x1 = 0;
+  let y1 = 0;
+  for (let k = 0; k < n; k++) {
+    const i = cells[k] as number;
+    const x = i % w;
+    const y = (i - x) / w;
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
+  }
+  const sum = new Float64Array(3);
+  let m = 0;
+  for (let y = Math.max(0, y0 - HOLE_REACH); y <= Math.min(h - 1, y1 + HOLE_REACH); y++)
+    for (let x = Math.max(0, x0 - HOLE_REACH); x <= Math.min(w - 1, x1 + HOLE_REACH); x++) {
+      const i = y * w + x;
+      if (!flooded[i]) continue;
+      for (let c = 0; c < 3; c++) sum[c] = (sum[c] as number) + (lab[i * 3 + c] as number);
+      m++;
+    }
+  if (m < MIN_HOLE_CELLS) return f.bg;
+  for (let c = 0; c < 3; c++) sum[c] = (sum[c] as number) / m;
+  return sum;
+}
+
+/**
+ * The sprite's outer rim: the distinct colours (Lab, packed by 3) of opaque pixels
+ * beside the flooded background, at most 256. A hole is framed by the same kind of
+ * pixels (a letter's outline frames its hole, a tile's edge the gap); a
+ * background-coloured part of the body is framed by other body colours.
+ */
+function outerRim(f: Flood, flooded: Uint8Array): Float64Array {
+  const { w, h, lab, data } = f;
+  const n = w * h;
+  const rim: number[] = [];
+  const rimSeen = new Set<number>();
+  const nb = new Int32Array(4);
+  for (let i = 0; i < n && rim.length < 3 * 256; i++) {
+    if (!flooded[i]) continue;
+    neighbours(i, w, n, nb);
+    for (let k = 0; k < 4; k++) {
+      const j = nb[k] as number;
+      if (j < 0 || flooded[j] || !opaque(f, j)) continue;
+      const key = packRgb(
+        data[j * 4] as number,
+        data[j * 4 + 1] as number,
+        data[j * 4 + 2] as number,
+      );
+      if (rimSeen.has(key)) continue;
+      rimSeen.add(key);
+      rim.push(lab[j * 3] as number, lab[j * 3 + 1] as number, lab[j * 3 + 2] as number);
+    }
+  }
+  return Float64Array.from(rim);
+}
+
+/** Share of the pixels framing a hole that look like the sprite's outer rim. */
+function framedLikeRim(
+  f: Flood,
+  seen: Uint8Array,
+  rimLab: Float64Array,
+  cells: Int32Array,
+  n: number,
+): number {
+  const { w, h, lab } = f;
+  const nb = new Int32Array(4);
+  const rimSq = RIM_DELTA_E ** 2;
+  let frame = 0;
+  let like = 0;
+  for (let k = 0; k < n; k++) {
+    neighbours(cells[k] as number, w, w * h, nb);
+    for (let q = 0; q < 4; q++) {
+      const j = nb[q] as number;
+      if (j < 0 || seen[j] || !opaque(f, j)) continue;
+      frame++;
+      for (let r = 0; r < rimLab.length; r += 3)
+        if (labDistanceSq(lab, j * 3, rimLab, r) <= rimSq) {
+          like++;
+          break;
+        }
+    }
+  }
+  return frame === 0 ? 0 : like / frame;
 }

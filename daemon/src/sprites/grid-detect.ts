@@ -56,15 +56,33 @@ function jointScores(
   return sx;
 }
 
-/** Indices of the `k` highest local maxima. */
+/** Indices of the `k` highest local maxima, highest first (the lower index first on ties). */
 function topPeaks(a: Float64Array, k: number): number[] {
-  const peaks: number[] = [];
+  const top: number[] = [];
   for (let i = 0; i < a.length; i++) {
     const v = a[i] as number;
-    if ((i === 0 || v >= (a[i - 1] as number)) && (i === a.length - 1 || v >= (a[i + 1] as number)))
-      peaks.push(i);
+    if ((i > 0 && v < (a[i - 1] as number)) || (i < a.length - 1 && v < (a[i + 1] as number)))
+      continue;
+    // Insertion into the k best so far, after every equal value (a stable sort's order).
+    let at = top.length;
+    while (at > 0 && (a[top[at - 1] as number] as number) < v) at--;
+    if (at < k) {
+      top.splice(at, 0, i);
+      if (top.length > k) top.pop();
+    }
   }
-  return peaks.sort((p, q) => (a[q] as number) - (a[p] as number)).slice(0, k);
+  return top;
+}
+
+/** The best-scoring period within ±5 % of `pj` (one axis's own period near the joint one). */
+function bestPeriodNear(periods: Float64Array, s: Float64Array, pj: number): number {
+  let best = -1;
+  for (let i = 0; i < periods.length; i++) {
+    const p = periods[i] as number;
+    if (Math.abs(p - pj) <= pj * 0.05 && (best < 0 || (s[i] as number) > (s[best] as number)))
+      best = i;
+  }
+  return periods[best] as number;
 }
 
 /** Index of the largest value. */
@@ -115,16 +133,17 @@ export function detectGrid(img: RawImage, options: GridOptions = {}): Grid {
  * 1.2–2.5 for JPEG-compressed pixels. The smaller of both axes.
  */
 export function blockiness(p: EdgeProfiles): number {
-  const ratio = (a: Float64Array) => {
-    let on = 0;
-    let beside = 0;
-    for (let i = 8; i < a.length - 1; i += 8) {
-      on += a[i] as number;
-      beside += ((a[i - 1] as number) + (a[i + 1] as number)) / 2;
-    }
-    return on / Math.max(1e-9, beside);
-  };
-  return Math.min(ratio(p.x), ratio(p.y));
+  return Math.min(blockEdgeRatio(p.x), blockEdgeRatio(p.y));
+}
+
+function blockEdgeRatio(a: Float64Array): number {
+  let on = 0;
+  let beside = 0;
+  for (let i = 8; i < a.length - 1; i += 8) {
+    on += a[i] as number;
+    beside += ((a[i - 1] as number) + (a[i + 1] as number)) / 2;
+  }
+  return on / Math.max(1e-9, beside);
 }
 
 /** A detected grid whose cells are the JPEG blocks (8 or 16 px, cut lines at multiples of 8). */
@@ -235,18 +254,9 @@ function detectOnProfiles(img: RawImage, profiles: EdgeProfiles, options: GridOp
   const joint = new Float64Array(periods.length);
   for (let i = 0; i < joint.length; i++) joint[i] = (sx[i] as number) + (sy[i] as number);
   const pj = periods[argmax(joint)] as number;
-  const perAxis = (s: Float64Array) => {
-    let best = -1;
-    for (let i = 0; i < periods.length; i++) {
-      const p = periods[i] as number;
-      if (Math.abs(p - pj) <= pj * 0.05 && (best < 0 || (s[i] as number) > (s[best] as number)))
-        best = i;
-    }
-    return periods[best] as number;
-  };
   const span = (p: number, extent: number) => Math.min(0.04 * p, (0.5 * p * p) / extent + 0.02);
-  const px0 = perAxis(sx);
-  const py0 = perAxis(sy);
+  const px0 = bestPeriodNear(periods, sx, pj);
+  const py0 = bestPeriodNear(periods, sy, pj);
   const rax = refineAxis(vx, px0, span(px0, img.width));
   const ray = refineAxis(vy, py0, span(py0, img.height));
   let ax = rax;
