@@ -1,17 +1,30 @@
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isDaemonError } from '../../daemon/src/errors.js';
-import { processSprite, SpritePool } from '../../daemon/src/sprites/index.js';
+import {
+  characterLayout,
+  processCharacterSheet,
+  processSprite,
+  SpritePool,
+} from '../../daemon/src/sprites/index.js';
 import { HERO, upscale } from '../support/sprite-fixtures.js';
 
 describe('SpritePool', () => {
   const pool = new SpritePool({ threads: 2 });
   afterAll(() => pool.close());
 
-  it('gives byte-identical results to processSprite in-thread, several at once', async () => {
+  it('starts no thread before the first job', () => {
+    expect(new SpritePool({ threads: 2 }).started).toBe(0);
+  });
+
+  it('gives byte-identical results to processSprite in-thread, more jobs than it holds at once', async () => {
+    // 2 threads × 2 jobs each: the 5th and 6th wait in the queue and must still come back right
+    const scales = [18.5, 20, 23.3, 16, 17.2, 21];
     const inputs = await Promise.all(
-      [18.5, 20, 23.3].map((s) => upscale(HERO, { scale: [s, s], noiseSigma: 2 })),
+      scales.map((s) => upscale(HERO, { scale: [s, s], noiseSigma: 2 })),
     );
     const pooled = await Promise.all(inputs.map((i) => pool.processSprite(i)));
+    expect(pool.started).toBe(2);
     for (const [k, input] of inputs.entries()) {
       const local = await processSprite(input);
       expect(Buffer.compare(pooled[k]?.png ?? Buffer.alloc(0), local.png)).toBe(0);
@@ -28,11 +41,54 @@ describe('SpritePool', () => {
     expect([sheet.kind, sheet.width, sheet.height]).toEqual(['sheet', 12, 10]);
   });
 
+  it('runs character sheets, byte-identical to in-thread', async () => {
+    const layout = characterLayout(4, [{ name: 'idle', frames: 1 }]);
+    const cell = await upscale(HERO, { scale: [16, 16] });
+    const { width: w = 0, height: h = 0 } = await sharp(cell).metadata();
+    // the hero in every cell: one column per frame, one row per generated facing
+    const raw = await sharp({
+      create: {
+        width: w * layout.columns,
+        height: h * layout.generated.length,
+        channels: 4,
+        background: '#000000',
+      },
+    })
+      .composite(
+        layout.generated.flatMap((_, row) =>
+          Array.from({ length: layout.columns }, (_, col) => ({
+            input: cell,
+            left: col * w,
+            top: row * h,
+          })),
+        ),
+      )
+      .png()
+      .toBuffer();
+    const options = { name: 'hero', imageName: 'hero.png' };
+    const pooled = await pool.processCharacterSheet(raw, layout, options);
+    const local = await processCharacterSheet(raw, layout, options);
+    expect(Buffer.compare(pooled.png, local.png)).toBe(0);
+    expect(pooled.json).toEqual(local.json);
+    expect(Object.keys(pooled.tags)).toContain('south_idle');
+  });
+
   it('passes DaemonError codes and messages back from the thread', async () => {
     const err = await pool.processSprite(Buffer.from('not a png')).catch((e: unknown) => e);
     expect(isDaemonError(err, 'BAD_IMAGE')).toBe(true);
     expect((err as Error).message).toMatch(
       /^Cannot decode image: 9 bytes are not a readable image/,
     );
+  });
+
+  it('close() rejects the running and queued jobs with JOB_CANCELLED, and later calls too', async () => {
+    const own = new SpritePool({ threads: 1 });
+    const input = await upscale(HERO, { scale: [20, 20] });
+    const jobs = [1, 2, 3, 4].map(() => own.processSprite(input).catch((e: unknown) => e));
+    await own.close();
+    for (const err of await Promise.all(jobs))
+      expect(isDaemonError(err, 'JOB_CANCELLED')).toBe(true);
+    const late = await own.processSprite(input).catch((e: unknown) => e);
+    expect(isDaemonError(late, 'JOB_CANCELLED')).toBe(true);
   });
 });

@@ -45,18 +45,29 @@ export interface RebuildWiring extends ServiceRebuildWiring {
 }
 
 /**
- * This CLI process's one worker pool (journalled under state_dir) wired into
- * rebuild by the service's wiring (service/rebuild-wiring.ts), as the MCP
- * daemon does with its own pool. Both CLI rebuild and watch use it.
+ * This CLI process's one worker pool (journalled under state_dir) and sprite pool
+ * (performance.postprocess_threads) wired into rebuild by the service's wiring
+ * (service/rebuild-wiring.ts), as the MCP daemon does with its own. Both CLI
+ * rebuild and watch use it.
  */
 export async function createRebuildWiring(config: Config): Promise<RebuildWiring> {
-  const [{ openWorkerPool }, { createRebuildWiring: wire }] = await Promise.all([
-    import('../service/generation-backend.js'),
-    import('../service/rebuild-wiring.js'),
-  ]);
+  const [{ openWorkerPool }, { createRebuildWiring: wire }, { IN_THREAD, SpritePool }] =
+    await Promise.all([
+      import('../service/generation-backend.js'),
+      import('../service/rebuild-wiring.js'),
+      import('../sprites/index.js'),
+    ]);
   const logger = createLogger(config.logging.level === 'warning' ? 'warn' : config.logging.level);
   const pool = await openWorkerPool(config, logger);
-  return { ...(await wire(config, pool)), close: () => pool.close() };
+  const threads = config.performance.postprocess_threads;
+  const sprites = threads === 0 ? undefined : new SpritePool({ threads });
+  return {
+    ...(await wire(config, pool, sprites ?? IN_THREAD)),
+    close: async () => {
+      await pool.close();
+      await sprites?.close();
+    },
+  };
 }
 
 /** Config, assets root and recipe path from rebuild/watch flags. */

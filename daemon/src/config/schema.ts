@@ -160,6 +160,12 @@ export const ConfigSchema = z.object({
       async_timeout_s: z.number().positive().default(30),
       /** Most jobs the daemon keeps queued or running at once before answering BUSY. */
       max_pending_jobs: z.number().int().positive().default(256),
+      /**
+       * Worker threads for post-processing (grid, downscale, palette: JavaScript), so
+       * batches use several cores and the MCP connection stays responsive; 0 runs it
+       * on the main thread. Default min(4, cores).
+       */
+      postprocess_threads: z.number().int().min(0).max(16).optional(),
     })
     .prefault({}),
   /** The embedded worker (`dgx-pixels worker`). */

@@ -217,7 +217,7 @@ async function runCharacter(
   jobs.progress(record, GENERATION_SHARE + 2, 'post_processing', 'post-processing the set');
   const sprites = await import('../sprites/index.js');
   const base = request.name?.split('/').pop() ?? view.jobId;
-  const sheet: ProcessedCharacterSheet = await sprites.processCharacterSheet(
+  const sheet: ProcessedCharacterSheet = await (await ctx.sprites()).processCharacterSheet(
     raw,
     gen.layout,
     characterSheetOptions(request, base, `${view.jobId}.png`),

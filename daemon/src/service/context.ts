@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { SpriteProcessor } from '../sprites/processor.js';
 import type { GenerationBackend } from './generation-backend.js';
 import type { JobTable } from './job-table.js';
 import type { RawOutputCache } from './raw-output-cache.js';
@@ -11,6 +12,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   /** The process's one worker pool (loaded on first use). */
   readonly generation: () => Promise<GenerationBackend>;
+  /** The process's one post-processing pool (threads start on first use). */
+  readonly sprites: () => Promise<SpriteProcessor>;
   readonly cache: RawOutputCache;
   /** Base for relative paths. */
   readonly cwd: string;

@@ -94,7 +94,7 @@ export async function rebuildAssets(
   },
 ): Promise<RebuildReport> {
   const assetsRoot = await resolveAssetsRoot(ctx.config, input.assetsDir, ctx.cwd);
-  const report = await rebuildWith(ctx.config, ctx.generation, {
+  const report = await rebuildWith(ctx.config, ctx.generation, ctx.sprites, {
     ...input,
     recipePath: input.recipePath === undefined ? undefined : resolve(ctx.cwd, input.recipePath),
     assetsRoot,

@@ -158,7 +158,7 @@ async function runJob(ctx: ServiceContext, record: JobRecord, started: Started):
   let sheet: ProcessedSprite['sheet'];
   if (request.postprocess) {
     jobs.progress(record, GENERATION_SHARE + 2, 'post_processing', 'post-processing the sprite');
-    let processed = await processSprite(raw, request);
+    let processed = await processSprite(await ctx.sprites(), raw, request);
     const c = request.conditioning;
     if (c !== undefined && (c.anchor !== undefined || c.composite !== undefined)) {
       // the source's anchor, then (an edit) the original outside the mask, in sprite space

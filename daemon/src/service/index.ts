@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { DaemonError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { SpritePool, SpriteProcessor } from '../sprites/index.js';
 import { PendingJobs } from '../worker-client/pending-jobs.js';
 import { type CharacterRequest, startCharacter } from './character.js';
 import { withConditioning } from './conditioning.js';
@@ -90,6 +91,8 @@ export class SpriteService {
   private readonly logger: Logger;
   private readonly generation: () => Promise<GenerationBackend>;
   private loadedGeneration: GenerationBackend | undefined;
+  private readonly sprites: () => Promise<SpriteProcessor>;
+  private spritePool: SpritePool | undefined;
   private readonly workerStatus: () => Promise<WorkerStatusView[]>;
   private readonly cwd: string;
   private readonly jobs: JobTable;
@@ -114,6 +117,13 @@ export class SpriteService {
       return opening;
     };
     this.workerStatus = coalescedStatus(this.generation);
+    this.sprites = async () => {
+      const threads = this.config.performance.postprocess_threads;
+      const sprites = await import('../sprites/index.js');
+      if (threads === 0) return sprites.IN_THREAD;
+      this.spritePool ??= new sprites.SpritePool({ threads });
+      return this.spritePool;
+    };
     this.jobs = new JobTable(this.logger, pendingJobs);
     this.events.setMaxListeners(0);
     const service = this;
@@ -121,6 +131,7 @@ export class SpriteService {
       config: this.config,
       logger: this.logger,
       generation: this.generation,
+      sprites: this.sprites,
       cache: rawOutputCache(resolve(this.cwd, this.config.state_dir, 'cache', 'raw')),
       cwd: this.cwd,
       get stateDir() {
@@ -368,5 +379,6 @@ export class SpriteService {
     const open = this.jobs.unfinished();
     await Promise.all(open.map((r) => this.cancelJob(r.view.jobId).catch(() => undefined)));
     await this.loadedGeneration?.close();
+    await this.spritePool?.close();
   }
 }

@@ -52,7 +52,7 @@ export async function processImage(
   const paletteColours = await paletteColoursFor(ctx, input.palette, input.assetsDir);
   const request = paletteColours === undefined ? input : { ...input, paletteColours };
   const { path: imagePath, bytes } = await readImage(ctx.cwd, input.imagePath);
-  const processed = await processSprite(bytes, request);
+  const processed = await processSprite(await ctx.sprites(), bytes, request);
   const target =
     input.outputPath ?? join(ctx.stateDir, 'sprites', `processed-${randomUUID().slice(0, 8)}.png`);
   const outputPath = await writeFileAtomic(ctx.cwd, target, processed.png);

@@ -4,6 +4,7 @@ import type { ProcessSettings, RecipeGeneration } from '../assets/recipes.js';
 import { workerEndpoints } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { DaemonError } from '../errors.js';
+import type { SpriteProcessor } from '../sprites/processor.js';
 import type { GenerationBackend } from './generation-backend.js';
 import { hexList, PROJECT_PALETTE, projectPalette } from './project-palette.js';
 
@@ -17,12 +18,14 @@ export interface RebuildWiring {
 
 /**
  * THE wiring point between rebuild (assets/, which knows no ZeroMQ or sharp), a
- * worker pool (backend/) and the pipeline (sprites/). The MCP service passes the
- * process's one pool; CLI rebuild and watch pass the pool they opened.
+ * worker pool (worker-client/) and the pipeline (sprites/, run on `processor`).
+ * The MCP service passes the process's one worker pool and sprite pool; CLI
+ * rebuild and watch pass the ones they opened.
  */
 export async function createRebuildWiring(
   config: Config,
   pool: GenerationBackend,
+  processor: SpriteProcessor,
   assetsRoot: string | undefined = config.deployment.bevy_assets_base,
 ): Promise<RebuildWiring> {
   const [sprites, conditioning] = await Promise.all([
@@ -129,7 +132,7 @@ export async function createRebuildWiring(
         // the first reference's size, palette and anchor unless the recipe sets size / palette
         const ref = await conditioning.spriteTraits(first.png);
         const size: [number, number] = s.size ?? [ref.width, ref.height];
-        const r = await sprites.processSprite(raw, {
+        const r = await processor.processSprite(raw, {
           ...options,
           logicalSize: size,
           canvas: size,
@@ -162,7 +165,7 @@ export async function createRebuildWiring(
         );
         const { logicalSize: _l, canvas: _c, ...rest } = options as Record<string, unknown>;
         const base = name.split('/').pop() ?? name;
-        const r = await sprites.processCharacterSheet(raw, layout, {
+        const r = await processor.processCharacterSheet(raw, layout, {
           ...(rest as Parameters<typeof sprites.processCharacterSheet>[2]),
           ...(s.size ? { logicalSize: s.size, frameSize: s.size } : {}),
           name: base,
@@ -180,14 +183,14 @@ export async function createRebuildWiring(
         };
       }
       if (s.frames === undefined && s.tileset === undefined) {
-        const r = await sprites.processSprite(raw, options);
+        const r = await processor.processSprite(raw, options);
         const { png, width, height, settings, pipelineVersion } = r;
         return { png, width, height, kind: 'sprite', settings: { ...settings }, pipelineVersion };
       }
       const layout = s.frames
         ? { frames: s.frames }
         : { grid: [s.tileset?.columns ?? 1, s.tileset?.rows ?? 1] as [number, number] };
-      const r = await sprites.processSheet(raw, layout, {
+      const r = await processor.processSheet(raw, layout, {
         ...options,
         name: name.split('/').pop() ?? name,
       });

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { DaemonError } from '../errors.js';
-import type { SpriteOptions } from '../sprites/index.js';
+import type { SpriteOptions, SpriteProcessor } from '../sprites/index.js';
 import type { GenerationBackend } from './generation-backend.js';
 import type { SpriteRequest } from './job-view.js';
 import type { DeployResult, ProcessedSprite, RebuildReport } from './results.js';
@@ -45,8 +45,12 @@ export function spriteOptions(request: PostprocessRequest): SpriteOptions {
   return o;
 }
 
-/** Post-process a raw model output as `request` asks: one sprite, a strip of frames or a tileset. */
+/**
+ * Post-process a raw model output as `request` asks: one sprite, a strip of frames
+ * or a tileset, on `processor` (the service's pool).
+ */
 export async function processSprite(
+  processor: SpriteProcessor,
   raw: Buffer,
   request: PostprocessRequest,
 ): Promise<ProcessedSprite> {
@@ -54,7 +58,7 @@ export async function processSprite(
   const options = spriteOptions(request);
   const frames = request.animationFrames ?? 1;
   if (frames <= 1 && request.tilesetGrid === undefined) {
-    const out = await sprites.processSprite(raw, options);
+    const out = await processor.processSprite(raw, options);
     return {
       png: out.png,
       width: out.width,
@@ -66,7 +70,7 @@ export async function processSprite(
   // A strip of N frames or a tileset: every cell processed alike, plus atlas metadata.
   const { canvas: _canvas, ...sheetOptions } = options;
   const layout = request.tilesetGrid !== undefined ? { grid: request.tilesetGrid } : { frames };
-  const r = await sprites.processSheet(raw, layout, {
+  const r = await processor.processSheet(raw, layout, {
     ...sheetOptions,
     name: request.name?.split('/').pop() ?? 'sprite',
   });
@@ -216,6 +220,7 @@ export interface RebuildProgress {
 export async function rebuildAssets(
   config: Config,
   backend: () => Promise<GenerationBackend>,
+  processor: () => Promise<SpriteProcessor>,
   input: {
     recipePath?: string | undefined;
     assetsRoot: string;
@@ -262,7 +267,12 @@ export async function rebuildAssets(
     });
   } else {
     const { createRebuildWiring } = await import('./rebuild-wiring.js');
-    const wiring = await createRebuildWiring(config, await backend(), input.assetsRoot);
+    const wiring = await createRebuildWiring(
+      config,
+      await backend(),
+      await processor(),
+      input.assetsRoot,
+    );
     result = await rebuild({
       ...common,
       generate: wiring.generate,

@@ -24,6 +24,7 @@ export {
   type SheetOptions,
 } from './process-sheet.js';
 export { type ProcessedSprite, processSprite } from './process-sprite.js';
+export { IN_THREAD, type SpriteProcessor } from './processor.js';
 export {
   formatPalette,
   type PaletteFileFormat,

@@ -1,0 +1,17 @@
+import { processCharacterSheet } from './character-sheet.js';
+import { processSheet } from './process-sheet.js';
+import { processSprite } from './process-sprite.js';
+
+/**
+ * The three pipeline entry points as one value, so a caller can run them on a
+ * `SpritePool` (the daemon: worker threads, the main thread free for MCP) or
+ * in-thread (`IN_THREAD`: one-shot CLI commands) without knowing which.
+ */
+export interface SpriteProcessor {
+  processSprite: typeof processSprite;
+  processSheet: typeof processSheet;
+  processCharacterSheet: typeof processCharacterSheet;
+}
+
+/** The pipeline on the calling thread. */
+export const IN_THREAD: SpriteProcessor = { processSprite, processSheet, processCharacterSheet };
