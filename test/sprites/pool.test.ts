@@ -92,3 +92,42 @@ describe('SpritePool', () => {
     expect(isDaemonError(late, 'JOB_CANCELLED')).toBe(true);
   });
 });
+
+describe('SpritePool when things go wrong', () => {
+  it('a job whose options cannot be sent fails alone, naming the fix; the pool goes on', async () => {
+    const own = new SpritePool({ threads: 1 });
+    try {
+      const input = await upscale(HERO, { scale: [20, 20] });
+      const bad = { style: (() => 'pixel_art') as unknown as string };
+      const err = await own.processSprite(input, bad).catch((e: unknown) => e);
+      expect(isDaemonError(err, 'VALIDATION')).toBe(true);
+      expect((err as Error).message).toMatch(/cannot be sent .*pass plain data/);
+      const ok = await own.processSprite(input);
+      expect(ok.width).toBeGreaterThan(0);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a thread that dies fails only its own jobs, and the next job runs on a fresh thread', async () => {
+    const own = new SpritePool({ threads: 1 });
+    try {
+      const input = await upscale(HERO, { scale: [20, 20] });
+      await own.processSprite(input); // the thread is up
+      const running = own.processSprite(input).catch((e: unknown) => e);
+      // the thread exits under its job, as an out-of-memory or a crashed addon would end it
+      const threads = (
+        own as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }
+      ).threads;
+      await threads[0]?.worker.terminate();
+      const err = await running;
+      expect(isDaemonError(err, 'BAD_IMAGE')).toBe(true);
+      expect((err as Error).message).toMatch(/Sprite worker thread failed: the thread exited/);
+      const again = await own.processSprite(input);
+      expect(Buffer.compare(again.png, (await processSprite(input)).png)).toBe(0);
+      expect(own.started).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { DaemonError, type DaemonErrorCode } from '../errors.js';
+import { DaemonError, type DaemonErrorCode, errorMessage } from '../errors.js';
 import type {
   CharacterLayout,
   CharacterSheetOptions,
@@ -141,10 +141,22 @@ export class SpritePool implements SpriteProcessor {
         const thread = this.threads[i] ?? this.start(i);
         if (thread.jobs.length > held) continue;
         const next = this.queue.shift() as Queued;
+        const req = { ...next.job, id: next.id } as PoolRequest;
+        try {
+          thread.worker.postMessage(req, [req.input.buffer as ArrayBuffer]);
+        } catch (err) {
+          // options that cannot be cloned (a function, a class instance): this job only
+          next.reject(
+            new DaemonError(
+              'VALIDATION',
+              `Sprite options cannot be sent to a post-processing thread (${errorMessage(err)}); pass plain data: strings, numbers, arrays, objects.`,
+              { cause: err },
+            ),
+          );
+          continue;
+        }
         thread.jobs.push(next);
         thread.worker.ref(); // a busy thread keeps the process alive until its jobs settle
-        const req = { ...next.job, id: next.id } as PoolRequest;
-        thread.worker.postMessage(req, [req.input.buffer as ArrayBuffer]);
       }
     }
   }
