@@ -202,6 +202,9 @@ async function main(): Promise<number> {
       GAME_TEST_SAMPLES: String(SAMPLES),
       GAME_ASSETS_DIR: assets,
       GAME_BRP_PORT: String(brpPort),
+      // this checkout's daemon: the binary's compiled-in package path can be another
+      // checkout's when the shared cargo target dir reused the binary
+      DGX_PIXELS_DAEMON: ROOT,
       DGX_PIXELS_ZMQ_ENDPOINT: endpoints.req,
       // A loaded machine may answer a ping late; the game test is not about that.
       DGX_PIXELS_BACKEND_PING_TIMEOUT_MS: '2000',

@@ -53,7 +53,13 @@ pub fn daemon_cli() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("DGX_PIXELS_DAEMON_CLI") {
         return Some(PathBuf::from(path));
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // `cargo test` sets CARGO_MANIFEST_DIR when it runs the test too: prefer that to the
+    // compile-time value, which a shared target dir can carry over from another checkout
+    // (cargo reuses a test binary whose sources are older than it, wherever they live).
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest_dir.join("../..");
     let cli = root.join("daemon/dist/cli.js");
     cli.exists().then(|| cli.canonicalize().unwrap_or(cli))
 }

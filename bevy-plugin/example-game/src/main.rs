@@ -65,14 +65,19 @@ const WANTED: &[(&str, &str, u32)] = &[
 ];
 
 fn main() -> AppExit {
-    let package = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    // `cargo run` sets CARGO_MANIFEST_DIR at run time too; the compiled-in value is the
+    // fallback (it names the checkout that built the binary, which a shared target dir can
+    // carry over to another checkout).
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let daemon = match std::env::var_os("DGX_PIXELS_DAEMON") {
         Some(_) => DaemonConfig::from_env(),
-        None => DaemonConfig::node_package(package),
+        None => DaemonConfig::node_package(manifest_dir.join("../..")),
     };
     let assets = std::env::var_os("GAME_ASSETS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets")));
+        .unwrap_or_else(|| manifest_dir.join("assets"));
     let brp_port = std::env::var("GAME_BRP_PORT")
         .ok()
         .and_then(|p| p.parse().ok())
