@@ -4,6 +4,7 @@ import { isDaemonError } from '../../daemon/src/errors.js';
 import {
   characterLayout,
   processCharacterSheet,
+  processSheet,
   processSprite,
   SpritePool,
 } from '../../daemon/src/sprites/index.js';
@@ -32,13 +33,13 @@ describe('SpritePool', () => {
     }
   });
 
-  it('runs sheets too', async () => {
-    const sheet = await pool.processSheet(
-      await upscale(HERO, { scale: [16, 16] }),
-      { frames: 1 },
-      { name: 'hero' },
-    );
-    expect([sheet.kind, sheet.width, sheet.height]).toEqual(['sheet', 12, 10]);
+  it('runs sheets too, byte-identical to in-thread', async () => {
+    const input = await upscale(HERO, { scale: [16, 16] });
+    const pooled = await pool.processSheet(input, { frames: 1 }, { name: 'hero' });
+    const local = await processSheet(input, { frames: 1 }, { name: 'hero' });
+    expect(pooled.kind).toBe('sheet');
+    expect(Buffer.compare(pooled.png, local.png)).toBe(0);
+    expect(pooled.grid).toEqual(local.grid);
   });
 
   it('runs character sheets, byte-identical to in-thread', async () => {

@@ -1,4 +1,5 @@
 import { DaemonError } from '../errors.js';
+import { removeBackground } from './background.js';
 import { opaqueBounds } from './cleanup.js';
 import { decodeImage, encodePng } from './decode.js';
 import {
@@ -49,6 +50,60 @@ export interface ProcessedSheet {
   timingsMs?: Timings;
 }
 
+type Box = { left: number; top: number; width: number; height: number };
+
+/** Fewest cells a tile margin is wide on every side it is cut from. */
+const MIN_TILE_MARGIN = 2;
+
+/**
+ * The one box that holds every tile without the background margin around it, or
+ * null when there is no such margin to cut. Each tile is flooded from its border as
+ * background removal would; the box is the union of what stays. Cut only when every
+ * tile has a background colour on its border and what stays is a filled rectangle
+ * (≥ 90 % opaque) of at least half the tile's width and height, and the box is
+ * smaller than the tile by at least MIN_TILE_MARGIN cells on each side it cuts
+ * (a 1-cell ring is the tile's own outline). Ground drawn edge to edge (a flood eats a whole plain tile,
+ * or leaves texture up to the edges) and a figure on ground (a tree on grass: the
+ * grass is part of the tile) are left alone.
+ */
+export function tileMarginBox(tiles: RawImage[], tolerance: number): Box | null {
+  let box: Box | null = null;
+  for (const tile of tiles) {
+    const flooded = removeBackground(tile, { mode: 'flood', tolerance });
+    if (flooded.colour === null) return null;
+    const b = opaqueBounds(flooded.image);
+    if (!b || 2 * b.width < tile.width || 2 * b.height < tile.height) return null;
+    if (opaqueShare(flooded.image, b) < 0.9) return null; // a figure on ground, not a tile
+    if (!box) box = b;
+    else {
+      const right = Math.max(box.left + box.width, b.left + b.width);
+      const bottom = Math.max(box.top + box.height, b.top + b.height);
+      const left = Math.min(box.left, b.left);
+      const top = Math.min(box.top, b.top);
+      box = { left, top, width: right - left, height: bottom - top };
+    }
+  }
+  const first = tiles[0];
+  if (!box || !first || (box.width === first.width && box.height === first.height)) return null;
+  // A margin is wide: a cut of one cell is a tile's own outline drawn edge to edge.
+  const cuts = [
+    box.left,
+    box.top,
+    first.width - box.left - box.width,
+    first.height - box.top - box.height,
+  ];
+  return cuts.every((c) => c === 0 || c >= MIN_TILE_MARGIN) ? box : null;
+}
+
+/** Share of the pixels inside `b` that are opaque. */
+function opaqueShare(img: RawImage, b: Box): number {
+  let n = 0;
+  for (let y = b.top; y < b.top + b.height; y++)
+    for (let x = b.left; x < b.left + b.width; x++)
+      if ((img.data[(y * img.width + x) * 4 + 3] as number) >= 128) n++;
+  return n / (b.width * b.height);
+}
+
 /** Median of numbers (for the shared logical size). */
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -62,6 +117,11 @@ function median(values: number[]): number {
  * palette, and assembles a sheet PNG plus Aseprite json-hash metadata and the grid
  * Bevy's `TextureAtlasLayout::from_grid` needs. Tilesets keep their background
  * unless `background` is set explicitly (a tile is usually opaque ground).
+ * Animation strips are trimmed to the union of their frames' boxes (one box for
+ * all, so the figure does not jitter) unless `trim: false` or a logical size is
+ * given: a frame is a slice of the model's picture, mostly empty around the figure.
+ * Tiles lose the margin of background the model paints around each of them
+ * (`tileMarginBox`; `trim: false` keeps it).
  * @throws DaemonError('BAD_IMAGE') when the image cannot be divided that way.
  */
 export async function processSheet(
@@ -81,7 +141,11 @@ export async function processSheet(
   const overrides: SpriteOptions =
     kind === 'tileset' && spriteOptions.background === undefined
       ? { ...spriteOptions, background: 'none' }
-      : spriteOptions;
+      : kind === 'sheet' &&
+          spriteOptions.trim === undefined &&
+          (spriteOptions.logicalSize ?? null) === null
+        ? { ...spriteOptions, trim: true }
+        : spriteOptions;
   const settings = resolveSpriteOptions(overrides.style, overrides);
   const timings: Timings = {};
   const t0 = performance.now();
@@ -147,8 +211,18 @@ export async function processSheet(
       }
     }
   }
+  // A tileset keeps its background, but not the margin of it the model paints around
+  // every tile (unless trim: false).
+  const margin =
+    kind === 'tileset' && !settings.trim && spriteOptions.trim === undefined
+      ? timed(timings, 'canvas', () => tileMarginBox(finished, settings.backgroundTolerance))
+      : null;
   const outFrames = timed(timings, 'canvas', () =>
-    finished.map((f) => frameToCanvas(f, settings, bounds)),
+    finished.map((f) =>
+      margin
+        ? cropImage(f, margin.left, margin.top, margin.width, margin.height)
+        : frameToCanvas(f, settings, bounds),
+    ),
   );
   const sheet = timed(timings, 'sheet', () =>
     layoutFrames(

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PIVOTS } from './cleanup.js';
 
 /** Bumped whenever a change of algorithm can change output pixels; recorded in every result. */
-export const PIPELINE_VERSION = 'sprites-1.2.0';
+export const PIPELINE_VERSION = 'sprites-1.3.0';
 
 const size = z.tuple([z.number().int().min(1).max(4096), z.number().int().min(1).max(4096)]);
 const hex = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'expected #rrggbb');
