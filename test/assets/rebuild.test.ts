@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { deploySprite } from '../../daemon/src/assets/deploy.js';
 import { readManifest } from '../../daemon/src/assets/manifest.js';
 import {
   type ProcessedAsset,
@@ -157,6 +158,45 @@ describe('rebuild', () => {
     expect(result.reasons).toEqual({ knight: 'file missing', coin: 'file modified' });
     expect(calls.generate).toEqual([]);
     expect(readFileSync(join(root, 'sprites', 'knight.png')).length).toBeGreaterThan(0);
+  });
+
+  it('keeps a sprite edited with edit_sprite, saying why, even when its recipe or the pipeline changed; force redoes it', async () => {
+    writeFileSync(recipeFile, RECIPES);
+    await run();
+    // what edit_sprite deploys: the next revision, its source marked edited (no recipe hash)
+    const edited = makePng(16, 16, 1234);
+    await deploySprite({
+      assetsRoot: root,
+      name: 'slime',
+      png: edited,
+      stateDir: state,
+      source: { prompt: 'a crown on the slime', edited: true },
+    });
+    calls = { generate: [], process: [] };
+    writeFileSync(recipeFile, RECIPES.replace('palette: pico8', 'palette: db32'));
+    const later = await run({}, 'p2');
+    expect(later.result.rebuilt.sort()).toEqual(['coin', 'knight']);
+    expect(later.result.skipped).toEqual(['slime']);
+    expect(later.result.kept.slime).toMatch(
+      /^edited with edit_sprite \(revision 2\) after it was built; it would be redone \(recipe changed\) — force: true rebuilds it from the recipe$/,
+    );
+    expect(later.events).toContainEqual({
+      name: 'slime',
+      state: 'skipped',
+      detail: later.result.kept.slime,
+    });
+    expect(calls.process).not.toContain('slime');
+    expect(Buffer.compare(readFileSync(join(root, 'sprites', 'slime.png')), edited)).toBe(0);
+    const dry = await run({ dryRun: true }, 'p2');
+    expect(Object.keys(dry.result.kept)).toEqual(['slime']);
+    const forced = await run({ only: ['slime'], force: true }, 'p2');
+    expect(forced.result.rebuilt).toEqual(['slime']);
+    expect(forced.result.kept).toEqual({});
+    const slime = (await readManifest(join(root, 'asset_manifest.json'))).manifest.sprites.find(
+      (e) => e.name === 'slime',
+    );
+    expect(slime?.source?.edited).toBeUndefined();
+    expect(slime?.revision).toBe(3);
   });
 
   it('honours --only, --force and --regenerate', async () => {

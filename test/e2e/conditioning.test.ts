@@ -65,7 +65,7 @@ function lowestOpaqueRow(img: { data: Uint8Array; width: number; height: number 
 
 async function manifestEntry(name: string) {
   const m = JSON.parse(await readFile(join(dir, 'assets', 'asset_manifest.json'), 'utf8')) as {
-    sprites: { name: string; revision: number; path: string }[];
+    sprites: { name: string; revision: number; path: string; source?: { edited?: boolean } }[];
   };
   return m.sprites.find((s) => s.name === name);
 }
@@ -101,6 +101,9 @@ describe('image-conditioned generation against the embedded worker', () => {
     expect(edited.result.revision).toBe(2);
     const after = await manifestEntry('hero');
     expect(after?.revision).toBe(2);
+    // marked, so rebuild_sprites keeps it instead of undoing it from the recipe
+    expect(before?.source?.edited).toBeUndefined();
+    expect(after?.source?.edited).toBe(true);
     const now = await rgba(join(dir, 'assets', after?.path ?? ''));
     expect([now.width, now.height]).toEqual([original.width, original.height]);
 

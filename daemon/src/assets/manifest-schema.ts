@@ -35,6 +35,8 @@ export const SpriteSourceSchema = z.looseObject({
   pipeline_version: z.string().optional(),
   job_id: z.string().optional(),
   recipe_hash: z.string().optional(),
+  /** Made by edit_sprite: a rebuild keeps it unless forced (the recipe would undo the edit). */
+  edited: z.boolean().optional(),
 });
 
 export const ManifestEntrySchema = z

@@ -98,6 +98,8 @@ export interface RebuildResult {
   fromCache: number;
   /** Why each selected recipe was (or would be) redone. */
   reasons: Record<string, string>;
+  /** Recipes left as they are although they would be redone, and why (edited sprites). */
+  kept: Record<string, string>;
   dryRun: boolean;
 }
 
@@ -137,6 +139,8 @@ interface Planned {
   recipeHash: string;
   generationKey: string;
   reason?: string | undefined;
+  /** Why a stale sprite is left as it is (an edit the recipe would undo). */
+  kept?: string | undefined;
   error?: string | undefined;
 }
 
@@ -185,18 +189,50 @@ async function plan(
   const generationKey = refs.length === 0 ? r.generationKey : sha(`${r.generationKey}|${refKey}`);
   const planned = { recipe: r, references, recipeHash, generationKey };
   const entry = findEntry(manifest, r.name);
+  const reason = await staleBecause(
+    r,
+    entry,
+    references,
+    recipeHash,
+    opts,
+    layout,
+    pending,
+    redone,
+  );
+  // an edit_sprite result: the recipe would undo the edit, so only a forced rebuild redoes it
+  if (reason !== undefined && entry?.source?.edited === true && !opts.force && !opts.regenerate)
+    return {
+      ...planned,
+      reason,
+      kept: `edited with edit_sprite (revision ${entry.revision}) after it was built; it would be redone (${reason}) — force: true rebuilds it from the recipe`,
+    };
+  return { ...planned, reason };
+}
+
+/** Why a recipe must be redone (its references first, then whyRebuild), or undefined. */
+async function staleBecause(
+  r: ResolvedRecipe,
+  entry: ManifestEntry | undefined,
+  references: ReferenceInput[],
+  recipeHash: string,
+  opts: RebuildOptions,
+  layout: DeployLayout,
+  pending: readonly string[],
+  redone: ReadonlySet<string>,
+): Promise<string | undefined> {
   if (!opts.regenerate && !opts.force) {
     // a reference rebuilt in this run (dry run: about to be) makes this one stale
-    const first = refs.find((n) => pending.includes(n) || (opts.dryRun && redone.has(n)));
-    if (first !== undefined && entry !== undefined)
-      return { ...planned, reason: `reference ${first} is rebuilt first` };
+    const first = (r.generation.reference ?? []).find(
+      (n) => pending.includes(n) || (opts.dryRun && redone.has(n)),
+    );
+    if (first !== undefined && entry !== undefined) return `reference ${first} is rebuilt first`;
     const old = entry?.source?.references as Record<string, string> | undefined;
     if (entry?.source?.recipe_hash !== recipeHash && old !== undefined) {
       const changed = references.find((x) => old[x.name] !== undefined && old[x.name] !== x.hash);
-      if (changed !== undefined) return { ...planned, reason: `reference ${changed.name} changed` };
+      if (changed !== undefined) return `reference ${changed.name} changed`;
     }
   }
-  return { ...planned, reason: await whyRebuild({ ...r, recipeHash }, entry, opts, layout) };
+  return whyRebuild({ ...r, recipeHash }, entry, opts, layout);
 }
 
 async function pool<T>(
@@ -248,6 +284,7 @@ export async function rebuild(opts: RebuildOptions): Promise<RebuildResult> {
     generated: 0,
     fromCache: 0,
     reasons: {},
+    kept: {},
     dryRun: opts.dryRun ?? false,
   };
   const manifestPath = resolve(opts.assetsRoot, layout.manifestFile);
@@ -268,6 +305,10 @@ export async function rebuild(opts: RebuildOptions): Promise<RebuildResult> {
       } else if (planned.reason === undefined) {
         result.skipped.push(r.name);
         emit(r.name, 'skipped', 'up to date');
+      } else if (planned.kept !== undefined) {
+        result.skipped.push(r.name);
+        result.kept[r.name] = planned.kept;
+        emit(r.name, 'skipped', planned.kept);
       } else {
         result.reasons[r.name] = planned.reason;
         redone.add(r.name);

@@ -145,7 +145,8 @@ export function summarize(r: RebuildResult): string {
   const verb = r.dryRun ? 'would rebuild' : 'rebuilt';
   const n = r.dryRun ? Object.keys(r.reasons).length : r.rebuilt.length;
   return (
-    `${verb} ${n}, up to date ${r.skipped.length}, failed ${r.failed.length}` +
+    `${verb} ${n}, up to date ${r.skipped.length - Object.keys(r.kept).length}, ` +
+    `kept (edited) ${Object.keys(r.kept).length}, failed ${r.failed.length}` +
     (r.dryRun ? '' : ` (GPU jobs ${r.generated}, from raw cache ${r.fromCache})`)
   );
 }

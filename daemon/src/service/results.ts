@@ -41,4 +41,5 @@ export interface RebuildReport {
   generated: number;
   from_cache: number;
   reasons: Record<string, string>;
+  kept: Record<string, string>;
 }

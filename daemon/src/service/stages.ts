@@ -165,6 +165,8 @@ export async function deployPng(config: Config, input: DeployInput): Promise<Dep
             ...spriteOptions(req),
             ...(req.paletteColours !== undefined ? { palette: req.palette } : {}),
           },
+          // an edit_sprite result: rebuild_sprites keeps it unless forced
+          ...(req.conditioning?.composite !== undefined ? { edited: true } : {}),
         };
   const result = await deploySprite({
     assetsRoot: input.assetsRoot,
@@ -292,5 +294,6 @@ export async function rebuildAssets(
     generated: result.generated,
     from_cache: result.fromCache,
     reasons: result.reasons,
+    kept: result.kept,
   };
 }

@@ -85,6 +85,11 @@ const RebuildReportSchema = z.object({
   generated: z.number().int().describe('GPU jobs run'),
   from_cache: z.number().int().describe('Sprites reprocessed from the raw-output cache'),
   reasons: z.record(z.string(), z.string()).describe('Why each sprite was (or would be) redone'),
+  kept: z
+    .record(z.string(), z.string())
+    .describe(
+      'Sprites left as they are although the recipe would redo them, and why (edited with edit_sprite; force: true redoes them)',
+    ),
 });
 
 export function rebuildSpritesTool(_config: Config) {
