@@ -123,10 +123,10 @@ describe('processSheet', () => {
       const [fx, fy] = (full[0] as string).split(',').map(Number) as [number, number];
       firsts.add(`${fx},${fy}`);
       const [cx, cy] = (cut[0] as string).split(',').map(Number) as [number, number];
-      offset ??= [fx - cx, fy - cy];
+      const [dx, dy] = (offset ??= [fx - cx, fy - cy]);
       const shifted = cut.map((p) => {
         const [x, y, ...rgba] = p.split(',').map(Number) as number[];
-        return [(x as number) + offset![0], (y as number) + offset![1], ...rgba].join(',');
+        return [(x as number) + dx, (y as number) + dy, ...rgba].join(',');
       });
       expect(shifted, `frame ${k}`).toEqual(full);
     }
