@@ -123,7 +123,8 @@ describe('processSheet', () => {
       const [fx, fy] = (full[0] as string).split(',').map(Number) as [number, number];
       firsts.add(`${fx},${fy}`);
       const [cx, cy] = (cut[0] as string).split(',').map(Number) as [number, number];
-      const [dx, dy] = (offset ??= [fx - cx, fy - cy]);
+      offset ??= [fx - cx, fy - cy];
+      const [dx, dy] = offset;
       const shifted = cut.map((p) => {
         const [x, y, ...rgba] = p.split(',').map(Number) as number[];
         return [(x as number) + dx, (y as number) + dy, ...rgba].join(',');
