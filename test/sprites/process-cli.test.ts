@@ -85,7 +85,9 @@ describe('dgx-pixels process (built CLI)', () => {
       [CLI, 'process', join(dir, 'strip.png'), '-o', join(dir, 'hero.png'), '--frames', '2'],
       { timeout: 30_000 },
     );
-    expect(stdout).toMatch(/^sheet: 2×1 frames of 12×10 px/);
+    // the hero's 12×10 cells, trimmed to the 8×8 box its figure fills in both frames
+    expect(stdout).toMatch(/^sheet: 2×1 frames of 8×8 px .*\(16×8\)/);
+    expect(stdout).toMatch(/logical 12×10/);
     const json = JSON.parse(await readFile(join(dir, 'hero.json'), 'utf8'));
     expect(json.meta.frameTags).toEqual([{ name: 'hero', from: 0, to: 1, direction: 'forward' }]);
   });
