@@ -36,8 +36,9 @@ interface Thread {
 /**
  * Jobs a thread holds at once: two, so one sprite's decode (sharp, off the thread)
  * overlaps the other's JavaScript stages. More only adds 4 MB decoded inputs to a
- * cache that two already fill (8 sprites on 2 threads, median of 25 rounds: 1.57×
- * at one job a thread, 1.66× at two, 1.63× at three).
+ * cache that two already fill (8 sprites on 2 threads, speed-up over one at a time,
+ * 25-round medians averaged over 2–3 runs: 1.57× at one job a thread, 1.66× at two,
+ * 1.63× at three).
  */
 const JOBS_PER_THREAD = 2;
 
@@ -51,7 +52,7 @@ const JOBS_PER_THREAD = 2;
  * Each thread holds at most two jobs (JOBS_PER_THREAD) and the rest wait in one
  * FIFO queue: a decoded 1024² input is 4 MB, and two of them already fill this
  * machine's 8 MB L3 — handing every job out at once made eight sprites thrash the
- * cache (1.20–1.57× for 8 sprites on 2 threads; 1.6–1.7× bounded). Threads
+ * cache (1.20–1.57× for 8 sprites on 2 threads; 1.60–1.73× now). Threads
  * start on first use (the daemon's cold start does not pay for them); a thread
  * that dies fails only its own jobs and is replaced. Default size: min(4, cores).
  * `close()` when done; idle threads do not keep the process alive.

@@ -61,10 +61,10 @@ const MIN_TILE_MARGIN = 2;
  * background removal would; the box is the union of what stays. Cut only when every
  * tile has a background colour on its border and what stays is a filled rectangle
  * (≥ 90 % opaque) of at least half the tile's width and height, and the box is
- * smaller than the tile by at least MIN_TILE_MARGIN cells on each side it cuts
- * (a 1-cell ring is the tile's own outline). Ground drawn edge to edge (a flood eats a whole plain tile,
- * or leaves texture up to the edges) and a figure on ground (a tree on grass: the
- * grass is part of the tile) are left alone.
+ * smaller than the tile by at least MIN_TILE_MARGIN cells on each side it cuts (a
+ * 1-cell ring is the tile's own outline). Ground drawn edge to edge (a flood eats a
+ * whole plain tile, or leaves texture up to the edges) and a figure on ground (a
+ * tree on grass: the grass is part of the tile) are left alone.
  */
 export function tileMarginBox(tiles: RawImage[], tolerance: number): Box | null {
   let box: Box | null = null;
