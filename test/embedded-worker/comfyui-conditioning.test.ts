@@ -142,6 +142,17 @@ describe('comfyui engine: image conditioning', () => {
     const [, sampler] = nodeOf(g, 'KSampler');
     expect(sampler.inputs).toMatchObject({ latent_image: [noiseId, 0], denoise: 1 });
     expect(nodeOf(g, 'LoadImage')[1].inputs.image).toBe(`dgx-pixels_${id}_init.png`);
+
+    // with a strength (edit_sprite always sends one), the masked repaint uses it as denoise
+    const partial = await run(client, {
+      init_image: spritePng('red knight', 2),
+      mask: encodeRgbaPng(raw, 4, 4),
+      strength: 0.45,
+      size: [32, 32],
+    });
+    expect(partial.at(-1)?.type, String(partial.at(-1)?.error)).toBe('job_complete');
+    const [, partialSampler] = nodeOf(comfy.prompts[1] as Graph, 'KSampler');
+    expect(partialSampler.inputs).toMatchObject({ denoise: 0.45 });
   });
 
   it('references: IPAdapterUnifiedLoader → IPAdapter over the uploaded references, between the LoRA and the sampler', async () => {
