@@ -9,11 +9,12 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import sharp from 'sharp';
-import { processSprite, type SpriteOptions } from '../../daemon/src/sprites/index.js';
+import type { SpriteOptions } from '../../daemon/src/sprites/index.js';
 import { type CorpusCase, renderCase } from './pixel-art-corpus.js';
 import type { LogicalSprite } from './pixel-art-sprite.js';
 import { prng } from './prng.js';
-import { type CaseResult, scoreCase } from './sprite-quality.js';
+import type { CaseResult } from './sprite-quality.js';
+import { scoreProcessed } from './sprite-quality-run.js';
 
 export const REAL_ART_DIR = resolve(new URL('.', import.meta.url).pathname, '../sprites/real-art');
 
@@ -144,24 +145,7 @@ export async function runRealCorpus(
     let input = await renderCase(c);
     if (c.encoding === 'jpeg' && c.container === 'png')
       input = await sharp(input).png({ compressionLevel: 1 }).toBuffer();
-    const t0 = performance.now();
-    const out = await processSprite(input, options);
-    const ms = performance.now() - t0;
-    const { data, info } = await sharp(out.png)
-      .ensureAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const score = scoreCase({ data, width: info.width, height: info.height }, c.truth);
-    const r: CaseResult = {
-      id: c.id,
-      tier: c.encoding,
-      truthSize: [c.truth.width, c.truth.height],
-      outSize: [out.width, out.height],
-      cellSize: out.detected.cellSize,
-      confidence: out.detected.confidence,
-      ms,
-      ...score,
-    };
+    const r = await scoreProcessed(input, c, c.encoding, options);
     results.push(r);
     onCase?.(r);
   }
