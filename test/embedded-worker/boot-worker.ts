@@ -1,8 +1,15 @@
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../daemon/src/config/load.js';
 import {
   type RunningWorker,
   startWorker,
   type WorkerOptions,
 } from '../../daemon/src/embedded-worker/index.js';
+import {
+  type FakeComfyOptions,
+  type FakeComfyUI,
+  startFakeComfyUI,
+} from '../support/fake-comfyui.js';
 import { tempDir, WireClient } from './wire-client.js';
 
 export type Cleanups = (() => Promise<void> | void)[];
@@ -23,4 +30,27 @@ export async function bootWorker(
   const client = await WireClient.connect(worker.reqEndpoint, worker.pubEndpoint);
   cleanups.push(() => client.close());
   return { worker, client, dir: tmp.dir };
+}
+
+/** The shipped workflow templates (config/workflows). */
+export const WORKFLOWS = join(PACKAGE_ROOT, 'config/workflows');
+
+/**
+ * A fake ComfyUI on a free loopback port and an embedded worker with the ComfyUI engine
+ * in front of it (the shipped workflows), WireClient connected; closed by `cleanups`.
+ */
+export async function bootComfyWorker(
+  cleanups: Cleanups,
+  fake: FakeComfyOptions = {},
+  options: WorkerOptions = {},
+): Promise<{ comfy: FakeComfyUI; worker: RunningWorker; client: WireClient }> {
+  const comfy = await startFakeComfyUI(fake);
+  cleanups.push(() => comfy.close());
+  const { worker, client } = await bootWorker(cleanups, {
+    engine: 'comfyui',
+    comfyuiUrl: comfy.url,
+    workflowDir: WORKFLOWS,
+    ...options,
+  });
+  return { comfy, worker, client };
 }

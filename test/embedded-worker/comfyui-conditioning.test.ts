@@ -2,16 +2,11 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../daemon/src/config/load.js';
 import { drawSprite } from '../../daemon/src/embedded-worker/engines/procedural/sprite.js';
-import type { RunningWorker, WorkerOptions } from '../../daemon/src/embedded-worker/index.js';
-import {
-  type FakeComfyOptions,
-  type FakeComfyUI,
-  startFakeComfyUI,
-} from '../support/fake-comfyui.js';
+import type { WorkerOptions } from '../../daemon/src/embedded-worker/index.js';
+import { type FakeComfyOptions, startFakeComfyUI } from '../support/fake-comfyui.js';
 import { encodeRgbaPng } from '../support/png.js';
-import { bootWorker } from './boot-worker.js';
+import { bootComfyWorker, WORKFLOWS } from './boot-worker.js';
 import { generate, type Msg, tempDir, type WireClient } from './wire-client.js';
 
 // Image conditioning through the ComfyUI engine against the fake ComfyUI: the PNGs go up
@@ -19,27 +14,14 @@ import { generate, type Msg, tempDir, type WireClient } from './wire-client.js';
 // (LoadImage → VAEEncode → KSampler denoise = strength; LoadImageMask → SetLatentNoiseMask;
 // IP-Adapter nodes for references when /object_info lists them) and the result comes back.
 
-const WORKFLOWS = join(PACKAGE_ROOT, 'config/workflows');
 const IPADAPTER = ['IPAdapterUnifiedLoader', 'IPAdapter'];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function boot(
-  fake: FakeComfyOptions = {},
-  options: WorkerOptions = {},
-): Promise<{ comfy: FakeComfyUI; worker: RunningWorker; client: WireClient }> {
-  const comfy = await startFakeComfyUI(fake);
-  cleanups.push(() => comfy.close());
-  const { worker, client } = await bootWorker(cleanups, {
-    engine: 'comfyui',
-    comfyuiUrl: comfy.url,
-    workflowDir: WORKFLOWS,
-    ...options,
-  });
-  return { comfy, worker, client };
-}
+const boot = (fake: FakeComfyOptions = {}, options: WorkerOptions = {}) =>
+  bootComfyWorker(cleanups, fake, options);
 
 type Graph = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 const nodeOf = (g: Graph, cls: string): [string, Graph[string]] => {

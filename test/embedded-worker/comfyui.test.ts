@@ -2,40 +2,18 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../daemon/src/config/load.js';
-import {
-  type RunningWorker,
-  startWorker,
-  type WorkerOptions,
-} from '../../daemon/src/embedded-worker/index.js';
-import {
-  type FakeComfyOptions,
-  type FakeComfyUI,
-  startFakeComfyUI,
-} from '../support/fake-comfyui.js';
-import { bootWorker } from './boot-worker.js';
-import { generate, type Msg, tempDir, type WireClient } from './wire-client.js';
+import { startWorker, type WorkerOptions } from '../../daemon/src/embedded-worker/index.js';
+import { type FakeComfyOptions, startFakeComfyUI } from '../support/fake-comfyui.js';
+import { bootComfyWorker, WORKFLOWS } from './boot-worker.js';
+import { generate, type Msg, tempDir } from './wire-client.js';
 
-const WORKFLOWS = join(PACKAGE_ROOT, 'config/workflows');
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function boot(
-  fake: FakeComfyOptions = {},
-  options: WorkerOptions = {},
-): Promise<{ comfy: FakeComfyUI; worker: RunningWorker; client: WireClient }> {
-  const comfy = await startFakeComfyUI(fake);
-  cleanups.push(() => comfy.close());
-  const { worker, client } = await bootWorker(cleanups, {
-    engine: 'comfyui',
-    comfyuiUrl: comfy.url,
-    workflowDir: WORKFLOWS,
-    ...options,
-  });
-  return { comfy, worker, client };
-}
+const boot = (fake: FakeComfyOptions = {}, options: WorkerOptions = {}) =>
+  bootComfyWorker(cleanups, fake, options);
 
 const types = (msgs: Msg[]): string[] => msgs.map((m) => m.type);
 
