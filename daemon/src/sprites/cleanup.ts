@@ -69,10 +69,29 @@ export function removeOrphans(
   return { image: { width: w, height: h, data: out }, changed };
 }
 
+/** A rectangle in pixels. */
+export interface Box {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** The smallest box holding both (either may be null: the other is returned). */
+export function unionBox(a: Box | null, b: Box | null): Box | null {
+  if (!a || !b) return a ?? b;
+  const left = Math.min(a.left, b.left);
+  const top = Math.min(a.top, b.top);
+  return {
+    left,
+    top,
+    width: Math.max(a.left + a.width, b.left + b.width) - left,
+    height: Math.max(a.top + a.height, b.top + b.height) - top,
+  };
+}
+
 /** Bounding box of the opaque pixels, or null when there are none. */
-export function opaqueBounds(
-  img: RawImage,
-): { left: number; top: number; width: number; height: number } | null {
+export function opaqueBounds(img: RawImage): Box | null {
   let x0 = img.width;
   let y0 = img.height;
   let x1 = -1;

@@ -1,6 +1,6 @@
 import { DaemonError } from '../errors.js';
 import { removeBackground } from './background.js';
-import { opaqueBounds } from './cleanup.js';
+import { type Box, opaqueBounds, unionBox } from './cleanup.js';
 import { decodeImage, encodePng } from './decode.js';
 import {
   buildPalette,
@@ -50,8 +50,6 @@ export interface ProcessedSheet {
   timingsMs?: Timings;
 }
 
-type Box = { left: number; top: number; width: number; height: number };
-
 /** Fewest cells a tile margin is wide on every side it is cut from. */
 const MIN_TILE_MARGIN = 2;
 
@@ -74,14 +72,7 @@ export function tileMarginBox(tiles: RawImage[], tolerance: number): Box | null 
     const b = opaqueBounds(flooded.image);
     if (!b || 2 * b.width < tile.width || 2 * b.height < tile.height) return null;
     if (opaqueShare(flooded.image, b) < 0.9) return null; // a figure on ground, not a tile
-    if (!box) box = b;
-    else {
-      const right = Math.max(box.left + box.width, b.left + b.width);
-      const bottom = Math.max(box.top + box.height, b.top + b.height);
-      const left = Math.min(box.left, b.left);
-      const top = Math.min(box.top, b.top);
-      box = { left, top, width: right - left, height: bottom - top };
-    }
+    box = unionBox(box, b);
   }
   const first = tiles[0];
   if (!box || !first || (box.width === first.width && box.height === first.height)) return null;
@@ -191,26 +182,8 @@ export async function processSheet(
   );
   const finished = prepared.map((p) => finishFrame(p.small, palette, settings, timings));
   // Trim to the union of all frames' boxes so the animation does not jitter.
-  let bounds: ReturnType<typeof opaqueBounds> = null;
-  if (settings.trim) {
-    for (const f of finished) {
-      const b = opaqueBounds(f);
-      if (!b) continue;
-      if (!bounds) bounds = b;
-      else {
-        const x1 = Math.max(bounds.left + bounds.width, b.left + b.width);
-        const y1 = Math.max(bounds.top + bounds.height, b.top + b.height);
-        bounds = {
-          left: Math.min(bounds.left, b.left),
-          top: Math.min(bounds.top, b.top),
-          width: 0,
-          height: 0,
-        };
-        bounds.width = x1 - bounds.left;
-        bounds.height = y1 - bounds.top;
-      }
-    }
-  }
+  let bounds: Box | null = null;
+  if (settings.trim) for (const f of finished) bounds = unionBox(bounds, opaqueBounds(f));
   // A tileset keeps its background, but not the margin of it the model paints around
   // every tile (unless trim: false).
   const margin =
