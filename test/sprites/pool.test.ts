@@ -14,8 +14,22 @@ describe('SpritePool', () => {
   const pool = new SpritePool({ threads: 2 });
   afterAll(() => pool.close());
 
-  it('starts no thread before the first job', () => {
-    expect(new SpritePool({ threads: 2 }).started).toBe(0);
+  it('starts no thread before the first job; warm() starts one more each call, up to its size', async () => {
+    const own = new SpritePool({ threads: 2 });
+    try {
+      expect(own.started).toBe(0);
+      own.warm();
+      expect(own.started).toBe(1);
+      own.warm();
+      own.warm();
+      expect(own.started).toBe(2);
+      // a warmed thread takes jobs like any other
+      const input = await upscale(HERO, { scale: [20, 20] });
+      const out = await own.processSprite(input);
+      expect(Buffer.compare(out.png, (await processSprite(input)).png)).toBe(0);
+    } finally {
+      await own.close();
+    }
   });
 
   it('gives byte-identical results to processSprite in-thread, more jobs than it holds at once', async () => {

@@ -19,7 +19,7 @@ import {
   newJobView,
   type SpriteRequest,
 } from './job-view.js';
-import { listPalettes, spriteOptions } from './stages.js';
+import { listPalettes, spriteOptions, warmSprites } from './stages.js';
 
 /**
  * generate_character: one character in 4 or 8 facings with named animations, as
@@ -163,6 +163,7 @@ export async function startCharacter(
   };
   record.events.setMaxListeners(0);
   jobs.add(record); // BUSY past max_pending_jobs; the set's worker jobs ride on this place
+  warmSprites(ctx.sprites);
   record.done = runCharacter(ctx, record, request, gen, key, cached).then(
     () => record.view,
     (err: unknown) => {

@@ -17,7 +17,7 @@ import {
 } from './job-view.js';
 import { paletteColoursFor } from './project-palette.js';
 import type { ProcessedSprite } from './results.js';
-import { processSprite, thumbnail } from './stages.js';
+import { processSprite, thumbnail, warmSprites } from './stages.js';
 
 /**
  * The generation pipeline of one job: raw-output cache or worker → raw file →
@@ -65,6 +65,7 @@ export async function startGeneration(
   };
   record.events.setMaxListeners(0);
   jobs.add(record); // BUSY past max_pending_jobs (the one count, shared with the pool)
+  if (request.postprocess) warmSprites(ctx.sprites);
   // Submission errors (pool closed) surface to the caller directly; the job ends failed.
   const started = await submit(ctx, record).catch((err: unknown) => {
     jobs.finish(record, 'failed', err);

@@ -46,6 +46,17 @@ export function spriteOptions(request: PostprocessRequest): SpriteOptions {
 }
 
 /**
+ * Start what a job's post-processing will need (the pool's next thread) while the job
+ * generates; never waits and never fails the job (post-processing starts it anyway).
+ */
+export function warmSprites(sprites: () => Promise<SpriteProcessor>): void {
+  sprites().then(
+    (p) => p.warm(),
+    () => undefined,
+  );
+}
+
+/**
  * Post-process a raw model output as `request` asks: one sprite, a strip of frames
  * or a tileset, on `processor` (the service's pool).
  */

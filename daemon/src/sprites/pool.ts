@@ -105,7 +105,19 @@ export class SpritePool implements SpriteProcessor {
     }) as Promise<ProcessedCharacterSheet>;
   }
 
-  /** Threads started so far (they start on first use). */
+  /**
+   * Starts the next thread not started yet, if any, without a job: its module graph
+   * and sharp load while the caller's job is still generating. In a fresh daemon the
+   * first sprite took ~415 ms on the pool against ~80 ms in-thread, ~335 ms of it
+   * thread start-up.
+   */
+  warm(): void {
+    if (this.closed) return;
+    const free = this.threads.indexOf(undefined);
+    if (free >= 0) this.start(free);
+  }
+
+  /** Threads started so far (they start on first use or on warm()). */
   get started(): number {
     return this.threads.filter((t) => t !== undefined).length;
   }

@@ -11,7 +11,17 @@ export interface SpriteProcessor {
   processSprite: typeof processSprite;
   processSheet: typeof processSheet;
   processCharacterSheet: typeof processCharacterSheet;
+  /**
+   * Get ready for one more job without waiting (a pool starts its next thread), so a
+   * job's generation hides the start-up; call when a job that will be post-processed starts.
+   */
+  warm(): void;
 }
 
 /** The pipeline on the calling thread. */
-export const IN_THREAD: SpriteProcessor = { processSprite, processSheet, processCharacterSheet };
+export const IN_THREAD: SpriteProcessor = {
+  processSprite,
+  processSheet,
+  processCharacterSheet,
+  warm: () => undefined,
+};
