@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
+import { samplingEtaS } from '../../daemon/src/embedded-worker/engines/comfyui/watch.js';
 import { startWorker, type WorkerOptions } from '../../daemon/src/embedded-worker/index.js';
 import { type FakeComfyOptions, startFakeComfyUI } from '../support/fake-comfyui.js';
 import { bootComfyWorker, WORKFLOWS } from './boot-worker.js';
@@ -200,5 +201,16 @@ describe('comfyui engine', () => {
     ).rejects.toThrow(
       "is in ComfyUI's UI format (nodes/links); export it with Workflow → Export (API) instead",
     );
+  });
+});
+
+describe('sampling ETA', () => {
+  it('is time per step so far × steps left + 1 s, and 0.5 s a step while a step seems to take no time', () => {
+    expect(samplingEtaS(1, 6, 3000)).toBeCloseTo(3 * 5 + 1);
+    expect(samplingEtaS(3, 6, 3000)).toBeCloseTo(1 * 3 + 1);
+    expect(samplingEtaS(6, 6, 9000)).toBeCloseTo(1);
+    // progress 1 read in the same tick as the sampler's start (a loaded event loop)
+    expect(samplingEtaS(1, 6, 0)).toBeCloseTo(0.5 * 5 + 1);
+    expect(samplingEtaS(0, 6, 100)).toBeCloseTo(0.5 * 6 + 1);
   });
 });

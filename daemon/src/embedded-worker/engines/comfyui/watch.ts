@@ -3,6 +3,17 @@ import type { EngineProgress } from '../../engine.js';
 import { ComfyHttpError, comfyFetch, expectOk } from './http.js';
 import { stageOfNode } from './workflow.js';
 
+/**
+ * Seconds left after sampler step `value` of `max`, `elapsedMs` after the sampler
+ * started: time per step so far × steps left, plus about a second for decode and save.
+ * A step that seems to take no time (its messages read in one tick on a busy event
+ * loop) is no measurement: 0.5 s a step until there is one.
+ */
+export function samplingEtaS(value: number, max: number, elapsedMs: number): number {
+  const perStepS = value > 0 && elapsedMs > 0 ? elapsedMs / 1000 / value : 0.5;
+  return perStepS * (max - value) + 1;
+}
+
 /** One output image as ComfyUI names it (`/view?filename=&subfolder=&type=`). */
 export interface ComfyImage {
   filename: string;
@@ -186,14 +197,12 @@ export function waitForPrompt(o: WatchOptions): Promise<ComfyImage[]> {
           const value = Number(data.value);
           const max = Math.max(1, Number(data.max));
           samplingStartMs ??= Date.now();
-          // time per step so far × steps left, plus about a second for decode and save
-          const perStepS = value > 0 ? (Date.now() - samplingStartMs) / 1000 / value : 0.5;
           report({
             stage: 'sampling',
             step: value,
             totalSteps: max,
             percent: 10 + (80 * value) / max,
-            etaS: perStepS * (max - value) + 1,
+            etaS: samplingEtaS(value, max, Date.now() - samplingStartMs),
           });
           break;
         }
