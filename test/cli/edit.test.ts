@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from '../../daemon/src/embedded-worker/index.js';
 import { silentLogger } from '../../daemon/src/log.js';
+import { readRgba } from '../support/sprite-fixtures.js';
 import { suiteTempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
@@ -21,14 +22,6 @@ let worker: RunningWorker;
 let env: NodeJS.ProcessEnv;
 
 const cli = (...args: string[]) => run('node', [CLI, ...args], { timeout: 60_000, env });
-
-async function rgba(path: string) {
-  const { data } = await sharp(await readFile(path))
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return new Uint8Array(data);
-}
 
 beforeAll(async () => {
   expect(existsSync(CLI), `${CLI} is missing: run npm run build`).toBe(true);
@@ -68,7 +61,7 @@ afterAll(async () => {
 
 describe('dgx-pixels edit', () => {
   it('repaints inside --mask only and deploys the next revision', async () => {
-    const before = await rgba(join(assets, 'sprites', 'hero.png'));
+    const before = (await readRgba(join(assets, 'sprites', 'hero.png'))).data;
     const { stdout } = await cli(
       'edit',
       'hero',
@@ -88,7 +81,7 @@ describe('dgx-pixels edit', () => {
     );
     const r = JSON.parse(stdout) as { revision: number; width: number; height: number };
     expect(r).toMatchObject({ revision: 2, width: 16, height: 16 });
-    const after = await rgba(join(assets, 'sprites', 'hero.png'));
+    const after = (await readRgba(join(assets, 'sprites', 'hero.png'))).data;
     let inside = 0;
     for (let y = 0; y < 16; y++)
       for (let x = 0; x < 16; x++) {

@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../daemon/src/config/load.js';
 import { type FakeComfyUI, startFakeComfyUI } from '../support/fake-comfyui.js';
+import { readRgba } from '../support/sprite-fixtures.js';
 import { suiteTempDir } from '../support/temp-dir.js';
 import { type Daemon, type Stack, startStack } from './support/daemon.js';
 
@@ -47,14 +48,6 @@ afterAll(async () => {
   await comfy?.close();
 });
 
-async function rgba(path: string) {
-  const { data } = await sharp(await readFile(path))
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return new Uint8Array(data);
-}
-
 describe('edit_sprite through the ComfyUI engine', () => {
   it('uploads the sprite and the mask, samples from them, and an unchanged picture gives back the sprite exactly', async () => {
     // a 16×16 figure: yellow head, green body, on transparent
@@ -71,7 +64,7 @@ describe('edit_sprite through the ComfyUI engine', () => {
     );
     const deployed = await daemon.call('deploy_to_bevy', { sprite_path: src, sprite_name: 'hero' });
     expect(deployed.isError).toBeFalsy();
-    const before = await rgba(join(dir, 'assets', 'sprites', 'hero.png'));
+    const before = (await readRgba(join(dir, 'assets', 'sprites', 'hero.png'))).data;
 
     const res = await daemon.call('edit_sprite', {
       name: 'hero',
@@ -106,7 +99,7 @@ describe('edit_sprite through the ComfyUI engine', () => {
     expect(node('SetLatentNoiseMask')).toBeDefined();
     expect(node('KSampler')?.inputs).toMatchObject({ seed: 12 });
 
-    const after = await rgba(join(dir, 'assets', 'sprites', 'hero.png'));
+    const after = (await readRgba(join(dir, 'assets', 'sprites', 'hero.png'))).data;
     expect(Buffer.from(after).equals(Buffer.from(before))).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWorker, startFakeWorker } from '../support/fake-worker.js';
+import { readRgba } from '../support/sprite-fixtures.js';
 import { suiteTempDir, tempDir } from '../support/temp-dir.js';
 import { type Daemon, type Stack, startDaemon, startStack } from './support/daemon.js';
 
@@ -37,14 +37,6 @@ beforeAll(async () => {
   daemon = stack.daemon;
 });
 afterAll(() => stack?.close());
-
-async function rgba(path: string) {
-  const { data, info } = await sharp(await readFile(path))
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data), width: info.width, height: info.height };
-}
 
 const hex = (d: Uint8Array, p: number) =>
   `#${[d[p], d[p + 1], d[p + 2]].map((v) => (v as number).toString(16).padStart(2, '0')).join('')}`;
@@ -88,7 +80,7 @@ describe('image-conditioned generation against the embedded worker', () => {
     expect(made.result.status, made.text).toBe('success');
     const before = await manifestEntry('hero');
     expect(before?.revision).toBe(1);
-    const original = await rgba(join(dir, 'assets', before?.path ?? ''));
+    const original = await readRgba(join(dir, 'assets', before?.path ?? ''));
 
     const mask = { x: 8, y: 0, width: 16, height: 12 };
     const edited = await call(daemon, 'edit_sprite', {
@@ -104,7 +96,7 @@ describe('image-conditioned generation against the embedded worker', () => {
     // marked, so rebuild_sprites keeps it instead of undoing it from the recipe
     expect(before?.source?.edited).toBeUndefined();
     expect(after?.source?.edited).toBe(true);
-    const now = await rgba(join(dir, 'assets', after?.path ?? ''));
+    const now = await readRgba(join(dir, 'assets', after?.path ?? ''));
     expect([now.width, now.height]).toEqual([original.width, original.height]);
 
     let outsideDiffer = 0;
@@ -127,14 +119,14 @@ describe('image-conditioned generation against the embedded worker', () => {
   });
 
   it("reference keeps the referenced sprite's size and palette", async () => {
-    const ref = await rgba(join(dir, 'assets', (await manifestEntry('hero'))?.path ?? ''));
+    const ref = await readRgba(join(dir, 'assets', (await manifestEntry('hero'))?.path ?? ''));
     const r = await call(daemon, 'generate_sprite', {
       prompt: 'knight walking to the left',
       reference: ['hero'],
       seed: 21,
     });
     expect(r.result.status, r.text).toBe('success');
-    const out = await rgba(r.result.output_path ?? '');
+    const out = await readRgba(r.result.output_path ?? '');
     expect([out.width, out.height]).toEqual([ref.width, ref.height]);
     const allowed = opaqueColours(ref);
     const used = [...opaqueColours(out)];
@@ -152,8 +144,10 @@ describe('image-conditioned generation against the embedded worker', () => {
     const report = first.structuredContent as { rebuilt: string[]; failed: unknown[] };
     expect(report.failed, JSON.stringify(first.content)).toEqual([]);
     expect(report.rebuilt).toEqual(['mage', 'mage_walk']);
-    const mage = await rgba(join(dir, 'assets', (await manifestEntry('mage'))?.path ?? ''));
-    const walk = await rgba(join(dir, 'assets', (await manifestEntry('mage_walk'))?.path ?? ''));
+    const mage = await readRgba(join(dir, 'assets', (await manifestEntry('mage'))?.path ?? ''));
+    const walk = await readRgba(
+      join(dir, 'assets', (await manifestEntry('mage_walk'))?.path ?? ''),
+    );
     expect([walk.width, walk.height]).toEqual([24, 24]);
     const allowed = opaqueColours(mage);
     expect([...opaqueColours(walk)].filter((c) => !allowed.has(c))).toEqual([]);

@@ -5,7 +5,8 @@ import { processSheet } from '../../daemon/src/sprites/index.js';
 import { makeLogicalSprite, shippedPalette } from '../support/pixel-art-sprite.js';
 import { at, fromPng, upscale } from '../support/sprite-fixtures.js';
 
-const frame = (seed: number) =>
+/** A 32×32 logical figure `margin` cells from the frame's edges. */
+const frame = (seed: number, margin = 2) =>
   makeLogicalSprite(
     {
       width: 32,
@@ -13,7 +14,7 @@ const frame = (seed: number) =>
       palette: shippedPalette('db16'),
       bodyColours: 4,
       outline: true,
-      margin: 2,
+      margin,
       checker: 0,
     },
     seed,
@@ -71,22 +72,9 @@ describe('processSheet', () => {
 
   it('trims an animation strip to one box around every frame by default, keeping each pixel where it was relative to the others', async () => {
     // a small figure (32×32 frame, 9-cell margin) that bobs: frame k moved k cells right and down
-    const small = (seed: number) =>
-      makeLogicalSprite(
-        {
-          width: 32,
-          height: 32,
-          palette: shippedPalette('db16'),
-          bodyColours: 4,
-          outline: true,
-          margin: 9,
-          checker: 0,
-        },
-        seed,
-      );
     const frames = await Promise.all(
       [0, 1, 2, 3].map((k) =>
-        upscale(small(1), { scale: [16, 16], noiseSigma: 2, phase: [-16 * k, -16 * k] }, k),
+        upscale(frame(1, 9), { scale: [16, 16], noiseSigma: 2, phase: [-16 * k, -16 * k] }, k),
       ),
     );
     const input = await sideBySide(frames);

@@ -1,4 +1,5 @@
 /** Small image builders for the sprite unit tests (real PNG bytes made with sharp). */
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { RawImage } from '../../daemon/src/sprites/raw-image.js';
 import { type Degradation, renderCase } from './pixel-art-corpus.js';
@@ -36,6 +37,11 @@ export function toPng(img: RawImage): Promise<Buffer> {
 export async function fromPng(png: Buffer): Promise<RawImage> {
   const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data), width: info.width, height: info.height };
+}
+
+/** A PNG file as RGBA. */
+export async function readRgba(path: string): Promise<RawImage> {
+  return fromPng(await readFile(path));
 }
 
 /** Renders `truth` the way the corpus does, with the given degradation (defaults: clean, white bg). */
