@@ -50,18 +50,18 @@ export function estimateBackground(
   tol: number,
 ): Float64Array | null {
   const border = borderIndices(img.width, img.height);
-  const opaque: number[] = [];
-  for (const i of border) if ((img.data[i * 4 + 3] as number) >= 128) opaque.push(i);
-  if (opaque.length < border.length / 2) return null;
+  const opaqueBorder: number[] = [];
+  for (const i of border) if ((img.data[i * 4 + 3] as number) >= 128) opaqueBorder.push(i);
+  if (opaqueBorder.length < border.length / 2) return null;
   const tolSq = tol * tol;
   // Sampling 128 border cells keeps this O(128·border) on big canvases.
-  const step = Math.max(1, Math.floor(opaque.length / 128));
+  const step = Math.max(1, Math.floor(opaqueBorder.length / 128));
   let bestCount = 0;
   let best = -1;
-  for (let s = 0; s < opaque.length; s += step) {
-    const a = opaque[s] as number;
+  for (let s = 0; s < opaqueBorder.length; s += step) {
+    const a = opaqueBorder[s] as number;
     let count = 0;
-    for (const b of opaque) if (labDistanceSq(lab, a * 3, lab, b * 3) <= tolSq) count++;
+    for (const b of opaqueBorder) if (labDistanceSq(lab, a * 3, lab, b * 3) <= tolSq) count++;
     if (count > bestCount) {
       bestCount = count;
       best = a;
@@ -70,7 +70,7 @@ export function estimateBackground(
   if (best < 0 || bestCount < border.length * 0.3) return null;
   const mean = new Float64Array(3);
   let n = 0;
-  for (const b of opaque) {
+  for (const b of opaqueBorder) {
     if (labDistanceSq(lab, best * 3, lab, b * 3) > tolSq) continue;
     mean[0] = (mean[0] as number) + (lab[b * 3] as number);
     mean[1] = (mean[1] as number) + (lab[b * 3 + 1] as number);
